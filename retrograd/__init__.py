@@ -1,0 +1,24 @@
+"""retrograd: tensors, reverse-mode autodiff, layers and optimizers with PyTorch's API."""
+from . import dtypes as _dtypes
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .device import device
+from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
+                     int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .tensor import Size, Tensor, is_tensor
+
+from . import random as _random  # noqa: I001 - after tensor: it binds the op methods
+from .ops import creation as _creation
+from .ops import elementwise as _elementwise
+from .ops import indexing as _indexing
+from .ops import linalg as _linalg
+from .ops import reduction as _reduction
+from .ops import shape as _shape
+from .ops import sorting as _sorting
+
+for _mod in (_creation, _elementwise, _reduction, _shape, _indexing, _linalg, _sorting, _random):
+    globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
+
+from . import autograd  # noqa: E402
+from .autograd.anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
+
+__version__ = "0.1.0"

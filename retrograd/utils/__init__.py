@@ -1,0 +1,1 @@
+"""Utilities: hooks, checkpointing, data loading."""

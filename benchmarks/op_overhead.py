@@ -45,7 +45,7 @@ def main() -> None:
     except ImportError:
         pass
     times = {name: [] for name in libs}
-    for name, lib in libs.items():
+    for lib in libs.values():
         per_op_us(lib, 5)  # warm up
     for _ in range(args.reps):
         for name, lib in libs.items():

@@ -4,6 +4,7 @@ Numbers are drawn on the host by NumPy's PCG64 generator and moved to the
 requested device, so a seed gives the same numbers on every device. They are not
 PyTorch's numbers for the same seed (its generator is a different algorithm).
 """
+# ruff: noqa: A002 - `input` is PyTorch's argument name
 from __future__ import annotations
 
 import numpy as np
@@ -76,16 +77,36 @@ def _place(array, dtype: dt.dtype, device, requires_grad: bool) -> Tensor:
     return _finish(to_device(array.astype(dtype.np, copy=False), to_device_arg(device)), requires_grad)
 
 
+def _float_dtype(dtype, op: str) -> dt.dtype:
+    d = _dtype_or_default(dtype)
+    if not d.is_floating_point:
+        raise NotImplementedError(f"{op}: \"{op}\" not implemented for '{d.name}': expected a floating-point dtype")
+    return d
+
+
+# bits of precision of each floating dtype: uniform draws are multiples of 2**-bits, so they stay below 1 when cast
+_PRECISION_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
+
+
+def _uniform01(g: np.random.Generator, shape: tuple, d: dt.dtype) -> np.ndarray:
+    """Uniform on [0, 1), drawn at the precision of `d` so that rounding never reaches 1."""
+    if d is dt.float64 or d is dt.float32:
+        return g.random(shape, dtype=d.np)
+    scale = 2.0 ** _PRECISION_BITS[d.name]
+    return np.floor(g.random(shape, dtype=np.float32) * scale) / scale
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
-    d = _dtype_or_default(dtype)
-    return _place(_gen(generator).random(_size(size), dtype=np.float64), d, device, requires_grad)
+    d = _float_dtype(dtype, "rand")
+    return _place(_uniform01(_gen(generator), _size(size), d), d, device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal."""
-    d = _dtype_or_default(dtype)
-    return _place(_gen(generator).standard_normal(_size(size)), d, device, requires_grad)
+    d = _float_dtype(dtype, "randn")
+    draw_dtype = d.np if d is dt.float64 or d is dt.float32 else np.float32
+    return _place(_gen(generator).standard_normal(_size(size), dtype=draw_dtype), d, device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -120,6 +141,9 @@ randn_like = _like(randn)
 
 
 def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
+    """`randint_like(input, high)` or `randint_like(input, low, high)`, with input's shape, dtype and device."""
+    if high is None:
+        low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, device=device or input.device)
 
 
@@ -127,7 +151,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     """Normal samples: scalar mean/std with `size`, or elementwise tensors."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
-        return randn(tuple(ref.shape), generator=generator, dtype=ref.dtype, device=ref.device).mul(std).add(mean)
+        shape = np.broadcast_shapes(*(tuple(x.shape) for x in (mean, std) if isinstance(x, Tensor)))
+        return randn(shape, generator=generator, dtype=ref.dtype, device=ref.device).mul(std).add(mean)
+    if size is None:
+        raise TypeError("normal(): with a float mean and std, the argument 'size' is required")
     return randn(_size((size,)), generator=generator, dtype=dtype, device=device).mul(std).add(mean)
 
 
@@ -141,26 +168,36 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
     """Indices drawn from the rows of `input` (non-negative weights, not necessarily normalised)."""
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {input.dtype.name}")
     w = np.asarray(input.__array__(), dtype=np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(w.shape)}")
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (got {num_samples})")
     rows = w.reshape(-1, w.shape[-1])
     if (rows < 0).any() or not np.isfinite(rows).all():
         raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
-    sums = rows.sum(axis=1, keepdims=True)
-    if (sums <= 0).any():
+    if (rows.sum(axis=1) <= 0).any():
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
     if not replacement and num_samples > rows.shape[1]:
         raise RuntimeError(f"multinomial: cannot sample n_sample={num_samples} > prob_dist.size(-1)="
                            f"{rows.shape[1]} samples without replacement")
     g = _gen(generator)
-    if replacement:  # inverse CDF on one uniform per sample, all rows at once
-        cdf = np.cumsum(rows / sums, axis=1)
-        u = g.random((rows.shape[0], num_samples))
-        out = (u[:, :, None] > cdf[:, None, :]).sum(axis=2)
-        out = np.minimum(out, rows.shape[1] - 1)
+    n_rows, n_cat = rows.shape
+    if replacement:
+        # inverse CDF, all rows in one search: row i's CDF (ending at exactly 1) is shifted up by i
+        cdf = np.cumsum(rows, axis=1)
+        cdf /= cdf[:, -1:]
+        shift = np.arange(n_rows, dtype=np.float64)[:, None]
+        u = g.random((n_rows, num_samples)) + shift
+        out = np.searchsorted((cdf + shift).ravel(), u.ravel(), side="right").reshape(n_rows, num_samples)
+        out -= np.arange(n_rows)[:, None] * n_cat
+        last_positive = n_cat - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)  # where u + i rounded up to i + 1
+        out = np.minimum(out, last_positive[:, None])
     else:  # Gumbel top-k: the k largest of log w + Gumbel noise are a sample without replacement
-        keys = np.log(rows) + g.gumbel(size=rows.shape)
+        with np.errstate(divide="ignore"):  # zero weights get key -inf: drawn only after all the others
+            keys = np.log(rows) + g.gumbel(size=rows.shape)
         out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     out = out.reshape(w.shape[:-1] + (num_samples,))
     return Tensor._make(to_device(out.astype(np.int64), input.device))
@@ -178,7 +215,8 @@ uniform_ = _inplace_sampler(lambda g, shape, a=0.0, b=1.0: g.uniform(a, b, shape
 normal_ = _inplace_sampler(lambda g, shape, mean=0.0, std=1.0: g.normal(mean, std, shape))
 bernoulli_ = _inplace_sampler(lambda g, shape, p=0.5: g.random(shape) < p)
 exponential_ = _inplace_sampler(lambda g, shape, lambd=1.0: g.exponential(1 / lambd, shape))
-random_ = _inplace_sampler(lambda g, shape, low=0, high=2**24: g.integers(low, high, shape))
+random_ = _inplace_sampler(lambda g, shape, low=2**24, high=None:  # random_(to) draws from [0, to)
+                           g.integers(0, low, shape) if high is None else g.integers(low, high, shape))
 
 TENSOR_METHODS = ("uniform_", "normal_", "bernoulli_", "exponential_", "random_", "multinomial")
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",

@@ -11,8 +11,8 @@
 """
 from __future__ import annotations
 
-from . import grad_mode
 from ..device import namespace_of
+from . import grad_mode
 from .node import Node
 
 
@@ -201,9 +201,10 @@ def _call_backward(node: Node, gs: list) -> tuple:
         res = (res,)
     if len(res) != len(node.edges):
         raise RuntimeError(f"{node.name} returned {len(res)} gradients, expected {len(node.edges)}")
-    if node.broadcasts:
+    shapes = node.in_shapes
+    if shapes is not None:
         res = tuple(g if g is None or s is None or g._data.shape == s else g.sum_to_size(s)
-                    for g, s in zip(res, node.in_shapes))
+                    for g, s in zip(res, shapes))
     if _anomaly.enabled:
         _anomaly.check(node, res)
     return res
@@ -264,7 +265,7 @@ class _Anomaly:
     @staticmethod
     def check(node: Node, grads) -> None:
         for i, g in enumerate(grads):
-            if g is not None and not bool(g.isfinite().all()):
+            if g is not None and not bool(namespace_of(g._data).isfinite(g._data).all()):
                 raise RuntimeError(f"Function '{node.name}' returned nan or inf values in its {i}th output.")
 
 

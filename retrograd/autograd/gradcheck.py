@@ -48,11 +48,12 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             a, n = analytical[k], numerical
             bad = abs(a - n) > atol + rtol * abs(n)
             if bad.any():
-                idx = tuple(int(v) for v in bad.nonzero()[0][:1]) + tuple(int(v) for v in bad.nonzero()[1][:1])
-                msg = (f"Jacobian mismatch for output {oi} with respect to input {inputs.index(x) if x in inputs else k}"
-                       f" (shape {tuple(x.shape)}): at (output element, input element) {idx}, "
-                       f"numerical {float(n[idx]):.8g} vs analytical {float(a[idx]):.8g}\n"
-                       f"numerical:\n{n}\nanalytical:\n{a}")
+                rows, cols = bad.nonzero()
+                idx = (int(rows[0]), int(cols[0]))
+                position = next(i for i, t in enumerate(inputs) if t is x)
+                msg = (f"Jacobian mismatch for output {oi} with respect to input {position} (shape "
+                       f"{tuple(x.shape)}): at (output element, input element) {idx}, numerical "
+                       f"{float(n[idx]):.8g} vs analytical {float(a[idx]):.8g}\nnumerical:\n{n}\nanalytical:\n{a}")
                 if raise_exception:
                     raise GradcheckError(msg)
                 return False

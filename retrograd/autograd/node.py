@@ -47,6 +47,7 @@ class Node:
     _out = None
     _out_dirty = False
     _freed = False
+    in_shapes = None  # for broadcasting ops whose inputs had other shapes than the output
 
     def __call__(self, *inputs):
         """Run forward on the inputs' arrays; record the node if a gradient is needed."""
@@ -99,8 +100,10 @@ class Node:
             self._versions = tuple([version_of(t) if isinstance(t, Tensor) else None for t in inputs])
         if self.saves_output:
             self._out = out
-        if self.broadcasts:
-            self.in_shapes = tuple([t._data.shape if isinstance(t, Tensor) else None for t in inputs])
+        if self.broadcasts:  # remember only the shapes the engine will have to sum back to
+            shape = out.shape
+            if any(isinstance(t, Tensor) and t._data.shape != shape for t in inputs):
+                self.in_shapes = tuple([t._data.shape if isinstance(t, Tensor) else None for t in inputs])
 
     @property
     def name(self) -> str:
@@ -145,12 +148,10 @@ class Node:
 
     def release(self) -> None:
         """Free what backward needed (saved tensors, arrays); small parameters stay."""
-        self._saved = None
-        self._out = None
         d = self.__dict__
-        if d:
-            for k in [k for k, v in d.items() if hasattr(v, "shape")]:
-                del d[k]
+        for k in [k for k, v in d.items() if type(v) in _NAMESPACES or isinstance(v, Tensor)]:
+            del d[k]
+        self._saved = self._out = None
         self._freed = True
 
     def __getattr__(self, name):

@@ -2,8 +2,8 @@
 
 Kept apart from tensor.py so that the ops modules (which import Tensor) load after it.
 """
-from ..tensor import Tensor
 from .. import random
+from ..tensor import Tensor
 from . import creation, elementwise, indexing, linalg, reduction, shape, sorting
 
 MODULES = (creation, elementwise, reduction, shape, indexing, linalg, sorting, random)

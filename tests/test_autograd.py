@@ -1,0 +1,415 @@
+"""The autograd engine's semantics, each with its own test, errors included."""
+import numpy as np
+import pytest
+from helpers import torch
+
+import retrograd as rg
+from retrograd.autograd import Function
+from retrograd.utils.checkpoint import checkpoint
+
+
+def leaf(values, dtype=rg.float32):
+    return rg.tensor(values, dtype=dtype, requires_grad=True)
+
+
+# ---- the backward pass ------------------------------------------------------------------
+def test_gradients_accumulate_across_backward_calls():
+    x = leaf([1.0, 2.0])
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_a_tensor_used_on_several_paths_gets_the_sum():
+    x = leaf([2.0])
+    y = x * x + x.exp() * x  # x reaches y along four edges
+    y.sum().backward()
+    expected = 2 * 2.0 + np.exp(2.0) * (1 + 2.0)
+    np.testing.assert_allclose(x.grad.numpy(), [expected], rtol=1e-6)
+
+
+def test_broadcast_gradients_are_reduced_to_the_input_shape():
+    a = leaf(np.ones((3, 1)))
+    b = leaf(np.ones((4,)))
+    c = leaf(2.0)
+    (a * b * c).sum().backward()
+    assert a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == ()
+    np.testing.assert_allclose(a.grad.numpy(), np.full((3, 1), 8.0))
+    np.testing.assert_allclose(b.grad.numpy(), np.full((4,), 6.0))
+    np.testing.assert_allclose(c.grad.numpy(), 12.0)
+
+
+@pytest.mark.parametrize("dtype", [rg.float32, rg.float64])
+def test_gradient_keeps_the_tensor_dtype(dtype):
+    x = leaf([0.5, 1.5], dtype)
+    ((x * 2.5 + 1).exp() / 3 - x.sigmoid() * 0.1).sum().backward()
+    assert x.grad.dtype is dtype
+
+
+def test_the_root_gradient_is_one_or_the_given_gradient():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"only for scalar outputs.*shape \(2,\)"):
+        y.backward()
+    y.backward(rg.tensor([1.0, 10.0]))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 20.0])
+    with pytest.raises(RuntimeError, match=r"mismatch in shape.*\(3,\).*\(2,\)"):
+        (x * 2).backward(rg.ones(3))
+
+
+def test_backward_on_a_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        rg.ones(2).sum().backward()
+
+
+def test_a_ten_thousand_op_chain_does_not_hit_the_recursion_limit():
+    x = leaf([1.0], rg.float64)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10_000], rtol=1e-9)
+
+
+def test_a_leaf_can_be_the_root():
+    x = leaf(3.0)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
+# ---- freeing the graph ------------------------------------------------------------------
+def test_a_second_backward_over_a_freed_graph_raises():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
+
+
+def test_saved_tensors_are_released_after_backward():
+    x = leaf(np.ones(1000))
+    y = x.exp()
+    node = y.grad_fn
+    assert node._out is not None
+    y.sum().backward()
+    assert node._out is None
+
+
+# ---- double backward ------------------------------------------------------------------
+def test_create_graph_gives_second_derivatives():
+    x = leaf([0.5, 2.0], rg.float64)
+    y = (x * x * x).sum()
+    (g,) = rg.autograd.grad(y, x, create_graph=True)
+    assert g.requires_grad
+    np.testing.assert_allclose(g.numpy(force=True) if g.requires_grad else g.numpy(), 3 * x.detach().numpy() ** 2)
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy())
+
+
+def test_backward_with_create_graph_leaves_a_differentiable_grad():
+    x = leaf([1.5], rg.float64)
+    (x.sin() * x).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    (gg,) = rg.autograd.grad(x.grad.sum(), x)
+    x0 = 1.5
+    np.testing.assert_allclose(gg.numpy(), [2 * np.cos(x0) - x0 * np.sin(x0)])
+
+
+def test_first_order_backward_records_nothing():
+    x = leaf([1.0, 2.0])
+    (x.exp() * x).sum().backward()
+    assert x.grad.grad_fn is None and not x.grad.requires_grad
+
+
+# ---- autograd.grad --------------------------------------------------------------------
+def test_autograd_grad_returns_gradients_without_touching_dot_grad():
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    h = x * w
+    gx, gh = rg.autograd.grad((h * h).sum(), [x, h])
+    np.testing.assert_allclose(gx.numpy(), 2 * np.array([3.0, 8.0]) * np.array([3.0, 4.0]))
+    np.testing.assert_allclose(gh.numpy(), 2 * np.array([3.0, 8.0]))
+    assert x.grad is None and w.grad is None
+
+
+def test_autograd_grad_unused_inputs():
+    x, z = leaf([1.0]), leaf([2.0])
+    with pytest.raises(RuntimeError, match="not have been used in the graph"):
+        rg.autograd.grad((x * 2).sum(), [x, z])
+    gx, gz = rg.autograd.grad((x * 2).sum(), [x, z], allow_unused=True)
+    assert gz is None and gx.item() == 2.0
+
+
+def test_autograd_grad_with_grad_outputs():
+    x = leaf([1.0, 2.0])
+    (g,) = rg.autograd.grad(x * 3, x, grad_outputs=rg.tensor([1.0, -1.0]))
+    np.testing.assert_allclose(g.numpy(), [3.0, -3.0])
+
+
+def test_backward_inputs_accumulates_only_into_those():
+    x, w = leaf([1.0]), leaf([2.0])
+    (x * w).sum().backward(inputs=[w])
+    assert x.grad is None and w.grad.item() == 1.0
+
+
+# ---- hooks and retain_grad ----------------------------------------------------------------
+def test_a_leaf_hook_sees_and_may_replace_the_gradient():
+    x = leaf([1.0, 2.0])
+    seen = []
+    handle = x.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 10)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(seen[0], [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.numpy(), [20.0, 40.0])
+    handle.remove()
+    x.grad = None
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_a_hook_on_an_intermediate_changes_what_flows_on():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    h.register_hook(lambda g: g * 0)
+    (h * 3 + x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
+
+
+def test_retain_grad_keeps_an_intermediate_gradient():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    h.retain_grad()
+    assert h.retains_grad
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [4.0, 8.0])
+    assert (x * 2).grad is None
+
+
+def test_register_hook_on_a_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        rg.ones(2).register_hook(lambda g: g)
+
+
+# ---- grad mode ----------------------------------------------------------------------------
+def test_no_grad_records_nothing_and_enable_grad_turns_it_back_on():
+    x = leaf([1.0])
+    with rg.no_grad():
+        y = x * 2
+        with rg.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+
+
+def test_grad_modes_as_decorators():
+    x = leaf([1.0])
+
+    @rg.no_grad()
+    def f():
+        return x * 2
+
+    @rg.inference_mode()
+    def g():
+        return x * 2
+
+    @rg.set_grad_enabled(False)
+    def h():
+        return x * 2
+
+    assert rg.is_grad_enabled()
+    assert not f().requires_grad and not g().requires_grad and not h().requires_grad
+    assert rg.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_function_and_a_context():
+    x = leaf([1.0])
+    rg.set_grad_enabled(False)
+    assert not (x * 2).requires_grad
+    rg.set_grad_enabled(True)
+    with rg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+
+# ---- in-place changes ----------------------------------------------------------------------
+def test_modifying_a_saved_input_in_place_raises_at_backward():
+    x = leaf([1.0, 2.0])
+    a = x * 1
+    b = a * a
+    with rg.no_grad():
+        a.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        b.sum().backward()
+
+
+def test_modifying_a_saved_output_in_place_raises_at_backward():
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises():
+    x = leaf([1.0])
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.add_(1)
+    with rg.no_grad():
+        x.add_(1)
+    assert x.item() == 2.0
+
+
+def test_in_place_ops_on_non_leaves_match_pytorch():
+    def run(m):
+        x = m.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        w = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        y.mul_(w)
+        y.add_(x)
+        y.exp_()
+        y.sum().backward()
+        return x.grad.numpy(), w.grad.numpy()
+
+    for r, t in zip(run(rg), run(torch)):
+        np.testing.assert_allclose(r, t, rtol=1e-5)
+
+
+# ---- Function -------------------------------------------------------------------------------
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return x * x * x * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x * x * ctx.scale, None
+
+
+def test_function_forward_and_backward():
+    x = leaf([1.0, 2.0], rg.float64)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name == "CubeBackward"
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 24.0])
+
+
+def test_function_double_backward_through_tensor_ops():
+    x = leaf([1.0, 2.0], rg.float64)
+    (g,) = rg.autograd.grad(Cube.apply(x, 1.0).sum(), x, create_graph=True)
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0])
+
+
+def test_function_gradcheck():
+    x = leaf(np.random.default_rng(0).standard_normal(4), rg.float64)
+    assert rg.autograd.gradcheck(lambda t: Cube.apply(t, 0.5), (x,))
+
+
+class SplitSign(Function):
+    """Two outputs, one non-differentiable; needs_input_grad is visible."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.needs = ctx.needs_input_grad
+        pos = x.relu()
+        sign = x.sign()
+        ctx.mark_non_differentiable(sign)
+        ctx.save_for_backward(x, pos)
+        return pos * y, sign
+
+    @staticmethod
+    def backward(ctx, g_pos, g_sign):
+        x, pos = ctx.saved_tensors
+        return g_pos * (x > 0), None
+
+
+def test_function_with_two_outputs_and_needs_input_grad():
+    x = leaf([-1.0, 2.0])
+    a, sign = SplitSign.apply(x, rg.ones(2))
+    assert a.grad_fn.needs == (True, False)
+    assert not sign.requires_grad
+    a.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 1.0])
+
+
+class Wrong(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 3
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    x = leaf([1.0, 2.0], rg.float64)
+    with pytest.raises(rg.autograd.GradcheckError, match="Jacobian mismatch"):
+        rg.autograd.gradcheck(Wrong.apply, (x,))
+    assert rg.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False) is False
+
+
+# ---- checkpoint ---------------------------------------------------------------------------
+def test_checkpoint_gives_the_same_gradients_and_reaches_closed_over_parameters():
+    w = leaf([0.5, -1.5, 2.0])
+    x = leaf([1.0, 2.0, 3.0])
+
+    def block(a):
+        return ((a * w).tanh() * w).exp()
+
+    checkpoint(block, x).sum().backward()
+    gx, gw = x.grad.numpy().copy(), w.grad.numpy().copy()
+    x.grad = w.grad = None
+    block(x).sum().backward()
+    np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gw, w.grad.numpy(), rtol=1e-6)
+
+
+def test_checkpoint_keeps_no_activations_and_replays_randomness():
+    x = leaf(np.ones(5))
+    out = checkpoint(lambda a: a * rg.rand(5), x)
+    assert out.grad_fn.name == "_CheckpointBackward"
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), out.detach().numpy())
+
+
+# ---- anomaly detection ------------------------------------------------------------------------
+def test_detect_anomaly_names_the_op_whose_backward_made_nan():
+    x = leaf([0.0, 1.0])
+    with rg.autograd.detect_anomaly():
+        y = x.sqrt() * 0  # sqrt's backward at 0 divides by 0
+        with pytest.raises(RuntimeError, match="SqrtBackward"):
+            y.sum().backward()
+
+
+# ---- leaves, detach, requires_grad ---------------------------------------------------------------
+def test_requires_grad_only_on_floating_tensors():
+    with pytest.raises(RuntimeError, match="floating point dtype can require gradients"):
+        rg.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floating point dtype can require gradients"):
+        rg.tensor([1, 2]).requires_grad_()
+
+
+def test_is_leaf_detach_and_grad_fn():
+    x = leaf([1.0])
+    y = x * 2
+    assert x.is_leaf and not y.is_leaf and y.grad_fn.name == "MulBackward"
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+        y.requires_grad = False
+    with pytest.raises(RuntimeError, match=r"Use tensor.detach\(\).numpy\(\)"):
+        x.numpy()

@@ -413,3 +413,13 @@ def test_is_leaf_detach_and_grad_fn():
         y.requires_grad = False
     with pytest.raises(RuntimeError, match=r"Use tensor.detach\(\).numpy\(\)"):
         x.numpy()
+
+
+def test_backward_from_several_outputs_of_one_node():
+    x = leaf([1.0, 2.0, 3.0, 4.0])
+    a, b = (x * 2).split(2)
+    rg.autograd.backward([a, b], [rg.ones(2), rg.full((2,), 3.0)])
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 6.0, 6.0])
+    y = x * 1
+    rg.autograd.backward([y, y], [rg.ones(4), rg.ones(4)])  # the same tensor twice
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0, 8.0, 8.0])

@@ -81,7 +81,7 @@ def _capture_key(t):
 def _discover(roots):
     """Count the edges into every node and leaf reachable from the roots."""
     deps: dict = {}
-    stack = [r for r in roots]
+    stack = list(dict.fromkeys(roots))  # each node once, even when several roots share it
     seen = set(stack)
     while stack:
         node = stack.pop()

@@ -4,7 +4,6 @@ Numbers are drawn on the host by NumPy's PCG64 generator and moved to the
 requested device, so a seed gives the same numbers on every device. They are not
 PyTorch's numbers for the same seed (its generator is a different algorithm).
 """
-# ruff: noqa: A002 - `input` is PyTorch's argument name
 from __future__ import annotations
 
 import numpy as np

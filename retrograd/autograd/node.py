@@ -85,25 +85,32 @@ class Node:
 
     def _record(self, inputs, out) -> None:
         edges = []
+        versions = []
+        differ = False
+        shape = None if out is None else out.shape  # multi-output nodes pass no single output
         for t in inputs:
             if not isinstance(t, Tensor):
                 edges.append(None)
-            elif t.grad_fn is not None:
+                versions.append(None)
+                continue
+            if t.grad_fn is not None:
                 edges.append((t.grad_fn, t._out_nr))
             elif t._requires_grad:
                 edges.append((t, 0))
             else:
                 edges.append(None)
+            base = t._base
+            versions.append(t._version if base is None else base._version)
+            if shape is not None and t._data.shape != shape:
+                differ = True
         self.edges = tuple(edges)
         if self.saves_inputs:
             self._saved = inputs
-            self._versions = tuple([version_of(t) if isinstance(t, Tensor) else None for t in inputs])
+            self._versions = versions
         if self.saves_output:
             self._out = out
-        if self.broadcasts:  # remember only the shapes the engine will have to sum back to
-            shape = out.shape
-            if any(isinstance(t, Tensor) and t._data.shape != shape for t in inputs):
-                self.in_shapes = tuple([t._data.shape if isinstance(t, Tensor) else None for t in inputs])
+        if differ and self.broadcasts:  # remember the shapes the engine will have to sum back to
+            self.in_shapes = tuple([t._data.shape if isinstance(t, Tensor) else None for t in inputs])
 
     @property
     def name(self) -> str:

@@ -6,7 +6,6 @@ per needed gradient; a gradient broadcast over batch dims is summed once. `einsu
 runs NumPy's einsum with its contraction-order optimiser, and differentiates each
 operand by another einsum, so every op here can be differentiated again.
 """
-# ruff: noqa: A002 - `input` is PyTorch's argument name
 from __future__ import annotations
 
 import math

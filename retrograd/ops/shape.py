@@ -6,7 +6,6 @@ as in PyTorch; they share its version counter too, so an in-place change through
 either is seen by saved-tensor checks of both. Ops that move data (`flip`, `roll`,
 `repeat`, `cat`, `pad`) return new storage.
 """
-# ruff: noqa: A002 - `input` is the argument name of PyTorch's API
 from __future__ import annotations
 
 import warnings

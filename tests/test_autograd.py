@@ -423,3 +423,24 @@ def test_backward_from_several_outputs_of_one_node():
     y = x * 1
     rg.autograd.backward([y, y], [rg.ones(4), rg.ones(4)])  # the same tensor twice
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0, 8.0, 8.0])
+
+
+class TwoOutputs(Function):
+    """An integer output first, then a differentiable one: gradcheck must pair them by position."""
+
+    @staticmethod
+    def forward(ctx, x):
+        idx = x.argmax()
+        ctx.mark_non_differentiable(idx)
+        ctx.save_for_backward(x)
+        return idx, x * x
+
+    @staticmethod
+    def backward(ctx, g_idx, g_sq):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g_sq
+
+
+def test_gradcheck_pairs_outputs_by_position():
+    x = leaf([1.0, 3.0, 2.0], rg.float64)
+    assert rg.autograd.gradcheck(TwoOutputs.apply, (x,))

@@ -25,14 +25,14 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     diff_inputs = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     if not diff_inputs:
         raise ValueError("gradcheck expects at least one input tensor to require gradient")
-    outputs = [o for o in _outputs(func, inputs) if isinstance(o, Tensor) and o.requires_grad]
+    outputs = [(i, o) for i, o in enumerate(_outputs(func, inputs)) if isinstance(o, Tensor) and o.requires_grad]
     for i, x in enumerate(diff_inputs):
         if x.dtype.name != "float64":
             import warnings
 
             warnings.warn(f"gradcheck: input {i} is {x.dtype.name}, not float64: the check may fail for "
                           "lack of precision", stacklevel=2)
-    for oi, out in enumerate(outputs):
+    for oi, out in outputs:  # oi: the output's position among all of func's outputs
         n_out = out.numel()
         analytical = [_zeros((n_out, x.numel()), x) for x in diff_inputs]
         for j in range(n_out):  # one backward per output element (a one-hot grad_output): a Jacobian row
@@ -44,7 +44,7 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                 if g is not None:
                     analytical[k][j] = g._data.reshape(-1)
         for k, x in enumerate(diff_inputs):
-            numerical = _numerical_jacobian(func, inputs, x, oi, outputs, eps)
+            numerical = _numerical_jacobian(func, inputs, x, oi, out.numel(), eps)
             a, n = analytical[k], numerical
             bad = abs(a - n) > atol + rtol * abs(n)
             if bad.any():
@@ -66,10 +66,9 @@ def _zeros(shape, like):
     return namespace_of(like._data).zeros(shape, dtype=like._data.dtype)
 
 
-def _numerical_jacobian(func, inputs, x, out_index: int, outputs, eps: float):
+def _numerical_jacobian(func, inputs, x, out_index: int, n_out: int, eps: float):
     """J[j, i] = d out_j / d x_i by central differences, perturbing x's storage in place."""
     flat = x._data.reshape(-1)  # a view: writes go to x
-    n_out = outputs[out_index].numel()
     jac = _zeros((n_out, flat.shape[0]), x)
     with grad_mode.no_grad():
         for i in range(flat.shape[0]):

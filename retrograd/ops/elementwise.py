@@ -69,17 +69,55 @@ def as_float(x: Tensor) -> Tensor:
 
 def _binary(node_cls, a, b, op: str) -> Tensor:
     """Run a binary op on operands promoted to their common dtype (fast paths first)."""
-    if type(a) is Tensor:
-        tb = type(b)
-        if tb is Tensor:
-            if a._data.dtype is b._data.dtype:
+    try:
+        if type(a) is Tensor:
+            tb = type(b)
+            if tb is Tensor:
+                if a._data.dtype is b._data.dtype:
+                    return node_cls()(a, b)
+            elif tb is float:
+                if a._data.dtype.kind == "f":
+                    return node_cls()(a, b)
+            elif tb is int and a._data.dtype.kind in "fiu":
                 return node_cls()(a, b)
-        elif tb is float:
-            if a._data.dtype.kind == "f":
-                return node_cls()(a, b)
-        elif tb is int and a._data.dtype.kind in "fiu":
-            return node_cls()(a, b)
-    return node_cls()(*_promote(_check_operand(a, op), _check_operand(b, op)))
+        return node_cls()(*_promote(_check_operand(a, op), _check_operand(b, op)))
+    except (ValueError, OverflowError) as e:
+        return _retry(node_cls, a, b, op, e)
+
+
+def _retry(node_cls, a, b, op: str, error: Exception) -> Tensor:
+    """After forward failed: wrap an out-of-range int scalar into the tensor's dtype (as PyTorch
+    casts it) and run again, or raise PyTorch's error for shapes that do not broadcast."""
+    if isinstance(error, OverflowError):
+        return node_cls()(*_wrap_ints(*_promote(_check_operand(a, op), _check_operand(b, op))))
+    raise _broadcast_error(op, (a, b), error) from None
+
+
+def _wrap_ints(a, b):
+    """Python ints cast to the other operand's integer dtype, wrapping around like a C cast."""
+    def wrap(x, t):
+        if type(x) is int and isinstance(t, Tensor):
+            return namespace_of(t._data).asarray(x).astype(t._data.dtype).item()
+        return x
+    return wrap(a, b), wrap(b, a)
+
+
+def _broadcast_error(op: str, operands, error: Exception) -> Exception:
+    """PyTorch's RuntimeError naming the first dimension where the shapes disagree, else `error`."""
+    shapes = [tuple(getattr(x, "shape", ())) for x in operands]
+    ndim = max(len(s) for s in shapes)
+    for dim in range(ndim):
+        sizes: dict = {}
+        for letter, s in zip("abcd", shapes):
+            k = dim - ndim + len(s)
+            if k >= 0 and s[k] != 1:
+                sizes.setdefault(s[k], letter)
+        if len(sizes) > 1:
+            (n1, t1), (n2, t2) = list(sizes.items())[:2]
+            listed = " and ".join(str(s) for s in shapes)
+            return RuntimeError(f"{op}: the size of tensor {t1} ({n1}) must match the size of tensor {t2} ({n2}) "
+                                f"at non-singleton dimension {dim} (shapes {listed})")
+    return error
 
 
 def _promote(a, b):
@@ -166,15 +204,20 @@ class Pow(Node):
     def backward(self, grad):
         a, b = self.saved_tensors
         ga = gb = None
-        if self.needs_input_grad(0):
-            ga = grad * b * a ** (b - 1) if not isinstance(b, _SCALARS) or b != 0 else grad * 0
+        if self.needs_input_grad(0):  # b a^(b-1), taken as 0 where b == 0 (as PyTorch does)
+            if isinstance(b, Tensor):
+                ga = where(b == 0, 0.0, grad * b * a ** (b - 1))
+            else:
+                ga = grad * b * a ** (b - 1) if b != 0 else grad * 0
         if self.needs_input_grad(1):
             # d(a^b)/db = a^b log(a), taken as 0 where a == 0 and b >= 0 (as PyTorch does)
             out = self.saved_output()
             if isinstance(a, Tensor):
                 gb = grad * where((a == 0) & (b >= 0), 0.0, out * log(a))
+            elif a == 0:
+                gb = where(b >= 0, 0.0, grad * out * -math.inf)
             else:
-                gb = grad * out * (math.log(a) if a != 0 else 0.0)
+                gb = grad * out * (math.log(a) if a > 0 else math.nan)
         return ga, gb
 
 
@@ -183,11 +226,42 @@ class Remainder(Node):
     saves_inputs = True
 
     def forward(self, a, b):
+        _check_int_divisor(self.xp, a, b)
         return self.xp.remainder(a, b)
 
     def backward(self, grad):
         a, b = self.saved_tensors
         return grad, (-grad * floor_divide(a, b) if self.needs_input_grad(1) else None)
+
+
+class RoundedDiv(Node):
+    """a / b rounded toward zero ('trunc') or down ('floor'): piecewise constant, so a zero gradient."""
+
+    broadcasts = True
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def forward(self, a, b):
+        xp = self.xp
+        if _check_int_divisor(xp, a, b) == "f":
+            return xp.floor_divide(a, b) if self.mode == "floor" else xp.trunc(xp.divide(a, b))
+        q = xp.floor_divide(a, b)
+        if self.mode == "floor":
+            return q
+        return q + ((q < 0) & (xp.remainder(a, b) != 0))  # exact on integers: no float round trip
+
+    def backward(self, grad):
+        return (grad * 0 if self.needs_input_grad(0) else None,
+                grad * 0 if self.needs_input_grad(1) else None)
+
+
+def _check_int_divisor(xp, a, b) -> str:
+    """The NumPy kind of the operands; integer division by zero raises, as in PyTorch."""
+    kind = (a if hasattr(a, "dtype") else b).dtype.kind
+    if kind in "iub" and not xp.all(b):
+        raise RuntimeError("ZeroDivisionError")
+    return kind
 
 
 class Maximum(Node):
@@ -212,22 +286,42 @@ class Minimum(Maximum):
 
 
 def add(input, other, *, alpha=1) -> Tensor:
-    if alpha != 1:
-        other = mul(other, alpha)
+    """input + alpha * other."""
+    if alpha != 1 or alpha is True:
+        other = _scaled(input, other, alpha, "add")
     return _binary(Add, input, other, "add")
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
-    if alpha != 1:
-        other = mul(other, alpha)
-    if type(input) is Tensor and input._data.dtype.kind == "f" and (
-            type(other) is float or type(other) is Tensor and other._data.dtype is input._data.dtype):
-        return Sub()(input, other)
-    a, b = _promote(_check_operand(input, "sub"), _check_operand(other, "sub"))
-    if a.__class__ is Tensor and a.dtype is dt.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
-    return Sub()(a, b)
+    """input - alpha * other."""
+    if alpha != 1 or alpha is True:
+        other = _scaled(input, other, alpha, "sub")
+    try:
+        if type(input) is Tensor and input._data.dtype.kind == "f" and (
+                type(other) is float or type(other) is Tensor and other._data.dtype is input._data.dtype):
+            return Sub()(input, other)
+        a, b = _check_operand(input, "sub"), _check_operand(other, "sub")
+        bools = sum(x.dtype is dt.bool if isinstance(x, Tensor) else isinstance(x, bool) for x in (a, b))
+        if bools == 2:
+            raise RuntimeError("sub: Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `^` or `logical_xor()` operator instead.")
+        if bools:
+            raise RuntimeError("sub: Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                               "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        return Sub()(*_promote(a, b))
+    except (ValueError, OverflowError) as e:
+        return _retry(Sub, input, other, "sub", e)
+
+
+def _scaled(input, other, alpha, op: str):
+    """alpha * other for add and sub, with PyTorch's checks on alpha's type."""
+    kind = max(x.dtype._kind if isinstance(x, Tensor) else dt.scalar_kind(x)
+               for x in (_check_operand(input, op), _check_operand(other, op)))
+    if isinstance(alpha, bool) and kind != 0:
+        raise RuntimeError(f"{op}: Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and kind != 2:
+        raise RuntimeError(f"{op}: For integral input tensors, argument alpha must not be a floating point number.")
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
 
 def mul(input, other) -> Tensor:
@@ -235,26 +329,38 @@ def mul(input, other) -> Tensor:
 
 
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
-    if rounding_mode is None and type(input) is Tensor and input._data.dtype.kind == "f" and (
-            type(other) is float or type(other) is Tensor and other._data.dtype is input._data.dtype):
-        return Div()(input, other)
-    a, b = _check_operand(input, "div"), _check_operand(other, "div")
-    if rounding_mode is None:
-        a, b = _promote(a, b)
-        if not _is_float(a) and not _is_float(b):  # true division of integers gives floats
-            d = dt.get_default_dtype()
-            a, b = (cast(x, d) if isinstance(x, Tensor) else float(x) for x in (a, b))
-        return Div()(a, b)
-    if rounding_mode == "trunc":
-        return _no_grad_result(lambda xp, x, y: xp.trunc(x / y).astype(_common_np(x, y)), a, b)
-    if rounding_mode == "floor":
-        return floor_divide(a, b)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    """input / other; integers give floats unless rounding_mode is 'trunc' or 'floor'."""
+    try:
+        if rounding_mode is None and type(input) is Tensor and input._data.dtype.kind == "f" and (
+                type(other) is float or type(other) is Tensor and other._data.dtype is input._data.dtype):
+            return Div()(input, other)
+        a, b = _promote(_check_operand(input, "div"), _check_operand(other, "div"))
+        if rounding_mode is None:
+            if not _is_float(a) and not _is_float(b):  # true division of integers gives floats
+                d = dt.get_default_dtype()
+                a, b = (cast(x, d) if isinstance(x, Tensor) else float(x) for x in (a, b))
+            return Div()(a, b)
+    except ValueError as e:
+        raise _broadcast_error("div", (input, other), e) from None
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
+    return _rounded_div(a, b, rounding_mode, "div")
 
 
 def floor_divide(input, other) -> Tensor:
+    """input / other rounded down (Python's //)."""
     a, b = _promote(_check_operand(input, "floor_divide"), _check_operand(other, "floor_divide"))
-    return _no_grad_result(lambda xp, x, y: xp.floor_divide(x, y), a, b)
+    return _rounded_div(a, b, "floor", "floor_divide")
+
+
+def _rounded_div(a, b, mode: str, op: str) -> Tensor:
+    try:
+        return RoundedDiv(mode)(a, b)
+    except OverflowError:
+        return RoundedDiv(mode)(*_wrap_ints(a, b))
+    except ValueError as e:
+        raise _broadcast_error(op, (a, b), e) from None
 
 
 def remainder(input, other) -> Tensor:
@@ -262,18 +368,29 @@ def remainder(input, other) -> Tensor:
 
 
 def pow(input, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
+    """input ** exponent."""
     a, b = _promote(_check_operand(input, "pow"), _check_operand(exponent, "pow"))
     if isinstance(a, Tensor) and not a.dtype.is_floating_point and isinstance(b, Tensor) is False and b < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return Pow()(a, b)
+    return _checked(Pow(), "pow", a, b)
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
-    return Maximum()(*_promote(input, _tensor_operand(other, "maximum")))
+    """Elementwise max; ties split the gradient in half."""
+    return _checked(Maximum(), "maximum", *_promote(input, _tensor_operand(other, "maximum")))
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
-    return Minimum()(*_promote(input, _tensor_operand(other, "minimum")))
+    """Elementwise min; ties split the gradient in half."""
+    return _checked(Minimum(), "minimum", *_promote(input, _tensor_operand(other, "minimum")))
+
+
+def _checked(node: Node, op: str, *operands) -> Tensor:
+    """Run a broadcasting node; shapes that do not broadcast raise PyTorch's RuntimeError."""
+    try:
+        return node(*operands)
+    except ValueError as e:
+        raise _broadcast_error(op, operands, e) from None
 
 
 def _tensor_operand(x, op):
@@ -286,14 +403,16 @@ def _is_float(x) -> bool:
     return x.dtype.is_floating_point if isinstance(x, Tensor) else isinstance(x, float)
 
 
-def _common_np(x, y):
-    return getattr(x, "dtype", None) or getattr(y, "dtype")
-
-
-def _no_grad_result(fn, a, b) -> Tensor:
-    """A non-differentiable binary result (rounded division, comparisons)."""
+def _no_grad_result(fn, a, b, op: str) -> Tensor:
+    """A non-differentiable binary result (comparisons, logical and bitwise ops)."""
     xp = namespace_of((a if isinstance(a, Tensor) else b)._data)
-    return Tensor._make(xp.asarray(fn(xp, _array(a), _array(b))))
+    try:
+        return Tensor._make(xp.asarray(fn(xp, _array(a), _array(b))))
+    except OverflowError:
+        a, b = _wrap_ints(a, b)
+        return Tensor._make(xp.asarray(fn(xp, _array(a), _array(b))))
+    except ValueError as e:
+        raise _broadcast_error(op, (a, b), e) from None
 
 
 def _array(x):
@@ -484,13 +603,18 @@ def _erf(xp, x):
     return (xp.sign(x) * (1 - poly * xp.exp(-x * x))).astype(x.dtype)
 
 
-def _unary(node_cls, floating: bool = True):
-    """The public function of a one-input op (int/bool inputs become float first)."""
+def _unary(node_cls, floating: bool = True, on_bool: tuple | None = None):
+    """The public function of a one-input op: int/bool inputs become float first when `floating`;
+    otherwise a bool input raises `on_bool` (an exception type and message) when given."""
     def op(input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"{node_cls.__name__.lower()}(): argument 'input' must be Tensor, "
                             f"not {type(input).__name__}")
-        return node_cls()(as_float(input) if floating else input)
+        if floating:
+            return node_cls()(as_float(input))
+        if on_bool is not None and input._data.dtype.kind == "b":
+            raise on_bool[0](on_bool[1])
+        return node_cls()(input)
 
     op.__name__ = node_cls.__name__.lower()
     op.__doc__ = f"Elementwise {op.__name__}."
@@ -509,32 +633,44 @@ tanh = _unary(Tanh)
 sigmoid = _unary(Sigmoid)
 erf = _unary(Erf)
 reciprocal = _unary(Reciprocal)
-abs = _unary(Abs, floating=False)  # noqa: A001
-relu = _unary(Relu, floating=False)
-neg = _unary(Neg, floating=False)
+abs = _unary(Abs, False, (NotImplementedError, "abs: not implemented for bool tensors"))  # noqa: A001
+relu = _unary(Relu, False, (RuntimeError, "relu: Boolean inputs not supported for relu"))
+neg = _unary(Neg, False, (RuntimeError, "neg: Negation, the `-` operator, on a bool tensor is not supported. If "
+                                        "you are trying to invert a mask, use the `~` or `logical_not()` operator "
+                                        "instead."))
 
 
-def _piecewise(name: str, fn):
-    def op(input: Tensor, decimals: int = 0) -> Tensor:
-        if not input.dtype.is_floating_point and name != "sign":
+def _piecewise(name: str, fn, identity_kinds: str = "iu"):
+    """A rounding-like op; on tensors of `identity_kinds` (NumPy kinds) it is a copy."""
+    def op(input: Tensor) -> Tensor:
+        if input._data.dtype.kind in identity_kinds:
             return input.clone()
-        f = fn if not decimals else (lambda xp, x: xp.round(x, decimals))
-        return Piecewise(f)(input)
+        if input._data.dtype.kind == "b":
+            raise NotImplementedError(f"{name}: not implemented for bool tensors")
+        return Piecewise(fn)(input)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} (zero gradient)."
     return op
 
 
-sign = _piecewise("sign", lambda xp, x: xp.sign(x))
+sign = _piecewise("sign", lambda xp, x: xp.sign(x), "b")
 floor = _piecewise("floor", lambda xp, x: xp.floor(x))
 ceil = _piecewise("ceil", lambda xp, x: xp.ceil(x))
-round = _piecewise("round", lambda xp, x: xp.round(x))  # noqa: A001 - half to even, like PyTorch
 trunc = _piecewise("trunc", lambda xp, x: xp.trunc(x))
+_round = _piecewise("round", lambda xp, x: xp.round(x))  # half to even, like PyTorch
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Round half to even, to `decimals` decimal places (zero gradient)."""
+    if not decimals or input._data.dtype.kind in "iub":
+        return _round(input)
+    return Piecewise(lambda xp, x: xp.round(x, decimals))(input)
 
 
 def square(input: Tensor) -> Tensor:
-    return mul(input, input)
+    """input * input (bool gives int64, as in PyTorch)."""
+    return mul(input, input) if input.dtype is not dt.bool else mul(*(cast(input, dt.int64),) * 2)
 
 
 # ---- selection --------------------------------------------------------------------------
@@ -561,10 +697,12 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     if condition.dtype is not dt.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition.dtype.name}")
-    a, b = _promote(_check_operand(input, "where"), _check_operand(other, "where"))
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    a, b = _check_operand(input, "where"), _check_operand(other, "where")
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        a, b = _promote(a, b)
+    else:  # two scalars: a 0-dim tensor of their common dtype, with the other scalar of the same kind
         a = Tensor._make(namespace_of(condition._data).asarray(a, dtype=dt.result_type(a, b).np))
-    return Where()(condition, a, b)
+    return _checked(Where(), "where", condition, a, b)
 
 
 class Clamp(Node):
@@ -604,7 +742,17 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
             x, _ = _promote(x, bound)
     lo = cast(lo, x.dtype) if isinstance(lo, Tensor) else lo
     hi = cast(hi, x.dtype) if isinstance(hi, Tensor) else hi
-    return Clamp()(x, lo, hi)
+    return _checked(Clamp(), "clamp", x, lo, hi)
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    """clamp(input, min=min)."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    """clamp(input, max=max)."""
+    return clamp(input, max=max)
 
 
 clip = clamp
@@ -614,7 +762,7 @@ clip = clamp
 def _compare(name: str, fn):
     def op(input, other) -> Tensor:
         a, b = _promote(_check_operand(input, name), _check_operand(other, name))
-        return _no_grad_result(lambda xp, x, y: fn(x, y), a, b)
+        return _no_grad_result(lambda xp, x, y: fn(x, y), a, b, name)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} (a bool tensor)."
@@ -636,9 +784,10 @@ def _logical(name: str, fn, bitwise: bool):
             a, b = _promote(a, b)
             for x in (a, b):
                 if isinstance(x, Tensor) and x.dtype.is_floating_point:
-                    raise RuntimeError(f"{name}: bitwise ops are not implemented for floating tensors ({x.dtype})")
+                    raise NotImplementedError(f"{name}: bitwise ops are not implemented for floating tensors "
+                                              f"({x.dtype})")
         return _no_grad_result(lambda xp, x, y: fn(xp, x, y) if bitwise else fn(xp, xp.asarray(x) != 0,
-                                                                                   xp.asarray(y) != 0), a, b)
+                                                                                   xp.asarray(y) != 0), a, b, name)
 
     op.__name__ = name
     return op
@@ -653,25 +802,27 @@ logical_xor = _logical("logical_xor", lambda xp, x, y: x ^ y, False)
 
 
 def logical_not(input: Tensor) -> Tensor:
-    return Tensor._make(input._data == 0)
+    return Tensor._make(namespace_of(input._data).asarray(input._data == 0))
 
 
 def bitwise_not(input: Tensor) -> Tensor:
     if input.dtype.is_floating_point:
-        raise RuntimeError(f"bitwise_not: not implemented for floating tensors ({input.dtype})")
-    return Tensor._make(~input._data)
+        raise NotImplementedError(f"bitwise_not: not implemented for floating tensors ({input.dtype})")
+    return Tensor._make(namespace_of(input._data).asarray(~input._data))
 
 
 def isfinite(input: Tensor) -> Tensor:
-    return Tensor._make(namespace_of(input._data).isfinite(input._data))
+    xp = namespace_of(input._data)
+    return Tensor._make(xp.asarray(xp.isfinite(input._data)))
 
 
 def isnan(input: Tensor) -> Tensor:
-    return Tensor._make(input._data != input._data)
+    return Tensor._make(namespace_of(input._data).asarray(input._data != input._data))
 
 
 def isinf(input: Tensor) -> Tensor:
-    return Tensor._make(namespace_of(input._data).isinf(input._data))
+    xp = namespace_of(input._data)
+    return Tensor._make(xp.asarray(xp.isinf(input._data)))
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
@@ -687,8 +838,8 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def apply_inplace(x: Tensor, fn, *args, op: str = "in-place op") -> Tensor:
     """Write `fn(x, *args)` into x's storage. When recording, x's history becomes the op's.
 
-    The op runs on a clone of x, so nodes that saved x's old value keep it, and any
-    node that saved x's storage itself sees the version bump and raises in backward.
+    When recording, the op runs on a clone of x, so nodes that saved x's old value keep it,
+    and any node that saved x's storage itself sees the version bump and raises in backward.
     """
     recording = _state.enabled and (x._requires_grad or any(isinstance(a, Tensor) and a._requires_grad
                                                             for a in args))
@@ -698,15 +849,18 @@ def apply_inplace(x: Tensor, fn, *args, op: str = "in-place op") -> Tensor:
         if x._base is not None and x._base._requires_grad:
             raise RuntimeError(f"{op}: in-place modification of a view of a tensor that requires grad is not "
                                "supported; apply the op out of place or clone() the view first.")
-        out = fn(x.clone() if x._requires_grad else x, *args)
+        out = fn(x.clone(), *args)
     else:
         out = fn(x, *args)
     if out._data.shape != x._data.shape:
-        raise RuntimeError(f"{op}: output with shape {tuple(x.shape)} doesn't match the broadcast shape "
-                           f"{tuple(out.shape)}")
-    if out.dtype is not x.dtype and out.dtype._kind > x.dtype._kind:
-        raise RuntimeError(f"{op}: result type {out.dtype.name} can't be cast to the desired output type "
-                           f"{x.dtype.name}")
+        raise RuntimeError(f"{op}: output with shape {list(x.shape)} doesn't match the broadcast shape "
+                           f"{list(out.shape)}")
+    if out._data.dtype != x._data.dtype:
+        if out.dtype._kind > x.dtype._kind:
+            raise RuntimeError(f"{op}: result type {out.dtype.name} can't be cast to the desired output type "
+                               f"{x.dtype.name}")
+        if recording:  # x's new history must produce x's dtype
+            out = cast(out, x.dtype)
     try:
         x._data[...] = out._data
     except ValueError as e:
@@ -734,54 +888,101 @@ sub_ = _inplace("sub_", sub)
 mul_ = _inplace("mul_", mul)
 div_ = _inplace("div_", div)
 pow_ = _inplace("pow_", pow)
+remainder_ = _inplace("remainder_", remainder)
 clamp_ = _inplace("clamp_", clamp)
 clip_ = clamp_
+clamp_min_ = _inplace("clamp_min_", clamp_min)
+clamp_max_ = _inplace("clamp_max_", clamp_max)
 neg_ = _inplace("neg_", neg)
 exp_ = _inplace("exp_", exp)
 log_ = _inplace("log_", log)
+log1p_ = _inplace("log1p_", log1p)
+expm1_ = _inplace("expm1_", expm1)
 sqrt_ = _inplace("sqrt_", sqrt)
+rsqrt_ = _inplace("rsqrt_", rsqrt)
+sin_ = _inplace("sin_", sin)
+cos_ = _inplace("cos_", cos)
+erf_ = _inplace("erf_", erf)
+reciprocal_ = _inplace("reciprocal_", reciprocal)
+square_ = _inplace("square_", square)
 abs_ = _inplace("abs_", abs)
 relu_ = _inplace("relu_", relu)
 sigmoid_ = _inplace("sigmoid_", sigmoid)
 tanh_ = _inplace("tanh_", tanh)
+sign_ = _inplace("sign_", sign)
 floor_ = _inplace("floor_", floor)
+ceil_ = _inplace("ceil_", ceil)
+trunc_ = _inplace("trunc_", trunc)
 round_ = _inplace("round_", round)
+
+
+class Copy(Node):
+    """x overwritten by src (broadcast to x's shape, cast to its dtype): what copy_ and fill_ compute.
+    Nothing of x's old value survives, so its gradient is zero; src gets the gradient summed."""
+
+    broadcasts = True
+
+    def forward(self, x, src):
+        out = self.xp.empty_like(x)
+        try:
+            out[...] = src
+        except ValueError as e:
+            raise _broadcast_error("copy_", (x, src), RuntimeError(
+                f"copy_: output with shape {list(x.shape)} doesn't match the broadcast shape "
+                f"{list(getattr(src, 'shape', ()))}")) from e
+        return out
+
+    def backward(self, grad):
+        return grad * 0 if self.needs_input_grad(0) else None, grad
 
 
 def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     """Copy src (broadcast, cast, moved to self's device) into self."""
-    def fn(x, s):
-        s = s.to(device=x.device, dtype=x.dtype)
-        return add(x * 0, s) if x._data.shape != s._data.shape or s._requires_grad else Tensor._make(s._data)
-    return apply_inplace(self, fn, src, op="copy_")
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'other' must be Tensor, not {type(src).__name__}")
+    return apply_inplace(self, lambda x, s: Copy()(x, s.to(device=x.device, dtype=x.dtype)), src, op="copy_")
 
 
 def zero_(self: Tensor) -> Tensor:
+    """Fill with zeros."""
     return fill_(self, 0)
 
 
 def fill_(self: Tensor, value) -> Tensor:
+    """Fill with a number or a 0-dim tensor."""
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.ndim} dimensions.")
-        return apply_inplace(self, lambda x, v: x * 0 + v, value, op="fill_")
+        return apply_inplace(self, lambda x, v: Copy()(x, v.to(dtype=x.dtype)), value, op="fill_")
     if _state.enabled and self._requires_grad:
-        return apply_inplace(self, lambda x: x * 0 + value, op="fill_")
+        return apply_inplace(self, lambda x: Copy()(x, value), op="fill_")
     self._data.fill(value)
     self._bump_version()
     return self
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """input + value * tensor1 * tensor2."""
     return add(input, mul(tensor1, tensor2), alpha=value)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """input + value * tensor1 / tensor2 (float tensors only, as in PyTorch)."""
+    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+        raise RuntimeError(f"addcdiv: integer division with addcdiv is no longer supported (tensor1 is "
+                           f"{tensor1.dtype.name}, tensor2 is {tensor2.dtype.name}); use input + value * "
+                           f"tensor1 / tensor2 for true division")
     return add(input, div(tensor1, tensor2), alpha=value)
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """input + weight * (end - input), for floating tensors of one dtype."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"lerp: not implemented for {input.dtype.name} tensors")
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t.dtype is not input.dtype and (name == "end" or t.ndim):
+            raise RuntimeError(f"lerp: expected dtype {input.dtype.name} for `{name}` but got dtype {t.dtype.name}")
     return add(input, mul(weight, sub(end, input)))
 
 
@@ -801,6 +1002,9 @@ TENSOR_METHODS = (
     "logical_or", "logical_xor", "logical_not", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
     "isfinite", "isnan", "isinf", "allclose", "equal", "addcmul", "addcdiv", "lerp", "subtract", "multiply",
     "divide", "true_divide", "negative", "greater", "greater_equal", "less", "less_equal", "not_equal", "absolute",
-    "add_", "sub_", "mul_", "div_", "pow_", "clamp_", "clip_", "neg_", "exp_", "log_", "sqrt_", "abs_", "relu_",
-    "sigmoid_", "tanh_", "floor_", "round_", "copy_", "zero_", "fill_", "addcmul_", "addcdiv_", "lerp_")
+    "clamp_min", "clamp_max",
+    "add_", "sub_", "mul_", "div_", "pow_", "remainder_", "clamp_", "clip_", "clamp_min_", "clamp_max_", "neg_",
+    "exp_", "log_", "log1p_", "expm1_", "sqrt_", "rsqrt_", "sin_", "cos_", "erf_", "reciprocal_", "square_", "abs_",
+    "relu_", "sigmoid_", "tanh_", "sign_", "floor_", "ceil_", "trunc_", "round_", "copy_", "zero_", "fill_",
+    "addcmul_", "addcdiv_", "lerp_")
 __all__ = [n for n in TENSOR_METHODS if not n.endswith("_")] + ["where", "cast"]

@@ -6,7 +6,7 @@ from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32, flo
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor, is_tensor
 
-from . import random as _random  # noqa: I001 - after tensor: it binds the op methods
+from . import random as _random  # after tensor: importing the ops binds their methods
 from .ops import creation as _creation
 from .ops import elementwise as _elementwise
 from .ops import indexing as _indexing

@@ -444,3 +444,27 @@ class TwoOutputs(Function):
 def test_gradcheck_pairs_outputs_by_position():
     x = leaf([1.0, 3.0, 2.0], rg.float64)
     assert rg.autograd.gradcheck(TwoOutputs.apply, (x,))
+
+
+def test_in_place_through_index_views_rewrites_the_base_history_like_pytorch():
+    def run(m):
+        w = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        h = m.zeros(2, 3)
+        h[0].add_(w)
+        h[1] += w * w
+        x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        y = x * 1
+        y[0] *= w
+        y[:, 1].exp_()
+        (h.sum() * 2 + (y * y).sum()).backward()
+        return w.grad.numpy(), x.grad.numpy(), h.detach().numpy(), y.detach().numpy()
+
+    for r, t in zip(run(rg), run(torch)):
+        np.testing.assert_allclose(r, t, rtol=1e-6)
+
+
+def test_in_place_through_other_views_while_recording_raises():
+    w = leaf(np.ones(6))
+    v = rg.zeros(2, 3).reshape(6)
+    with pytest.raises(RuntimeError, match="in-place modification of a view made by"):
+        v.add_(w)

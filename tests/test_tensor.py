@@ -149,3 +149,14 @@ def test_data_is_a_detached_alias():
 def test_legacy_tensor_constructor():
     assert rg.Tensor(2, 3).shape == (2, 3)
     assert rg.Tensor([1, 2]).dtype is rg.float32
+
+
+def test_comparison_with_none_and_augmented_assignment_in_place():
+    x = rg.tensor([5, 7])
+    assert (x == None) is False and (x != None) is True  # noqa: E711 - the point of the test
+    ident = id(x)
+    x %= 4
+    x //= 2
+    x **= 2
+    x |= rg.tensor([4, 0])
+    assert id(x) == ident and x.tolist() == [4, 1]

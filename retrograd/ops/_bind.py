@@ -30,6 +30,17 @@ def _inplace_operator(fn):
     return op
 
 
+def _comparison(fn):
+    """`t == None` is False (Python's fallback), not a TypeError, as in PyTorch."""
+    def op(self, other):
+        if other is None:
+            return NotImplemented
+        return fn(self, other)
+
+    op.__name__ = fn.__name__
+    return op
+
+
 Tensor.__add__, Tensor.__radd__ = _ew.add, _reflected(_ew.add)
 Tensor.__sub__, Tensor.__rsub__ = _ew.sub, _reflected(_ew.sub)
 Tensor.__mul__, Tensor.__rmul__ = _ew.mul, _reflected(_ew.mul)
@@ -41,10 +52,16 @@ Tensor.__iadd__ = _inplace_operator(_ew.add_)
 Tensor.__isub__ = _inplace_operator(_ew.sub_)
 Tensor.__imul__ = _inplace_operator(_ew.mul_)
 Tensor.__itruediv__ = _inplace_operator(_ew.div_)
+Tensor.__ifloordiv__ = _inplace_operator(lambda x, y: x.copy_(_ew.floor_divide(x, y)))
+Tensor.__imod__ = _inplace_operator(_ew.remainder_)
+Tensor.__ipow__ = _inplace_operator(_ew.pow_)
+Tensor.__iand__ = _inplace_operator(lambda x, y: x.copy_(_ew.bitwise_and(x, y)))
+Tensor.__ior__ = _inplace_operator(lambda x, y: x.copy_(_ew.bitwise_or(x, y)))
+Tensor.__ixor__ = _inplace_operator(lambda x, y: x.copy_(_ew.bitwise_xor(x, y)))
 Tensor.__neg__ = _ew.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = _ew.abs
-Tensor.__eq__, Tensor.__ne__ = _ew.eq, _ew.ne
+Tensor.__eq__, Tensor.__ne__ = _comparison(_ew.eq), _comparison(_ew.ne)
 Tensor.__lt__, Tensor.__le__ = _ew.lt, _ew.le
 Tensor.__gt__, Tensor.__ge__ = _ew.gt, _ew.ge
 Tensor.__and__, Tensor.__rand__ = _ew.bitwise_and, _reflected(_ew.bitwise_and)

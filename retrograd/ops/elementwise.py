@@ -846,9 +846,8 @@ def apply_inplace(x: Tensor, fn, *args, op: str = "in-place op") -> Tensor:
     if recording:
         if x.grad_fn is None and x._requires_grad:
             raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
-        if x._base is not None and x._base._requires_grad:
-            raise RuntimeError(f"{op}: in-place modification of a view of a tensor that requires grad is not "
-                               "supported; apply the op out of place or clone() the view first.")
+        if x._base is not None:
+            return _inplace_through_view(x, fn, args, op)
         out = fn(x.clone(), *args)
     else:
         out = fn(x, *args)
@@ -871,6 +870,22 @@ def apply_inplace(x: Tensor, fn, *args, op: str = "in-place op") -> Tensor:
         x.grad_fn = out.grad_fn
         x._out_nr = out._out_nr
         x._requires_grad = True
+    return x
+
+
+def _inplace_through_view(x: Tensor, fn, args, op: str) -> Tensor:
+    """An in-place op on a view while recording (PyTorch's CopySlices): the parent's history
+    becomes "parent with the view's region replaced by the result", so gradients reach the
+    parent's inputs and the op's arguments. Supported for views made by basic indexing."""
+    spec = x.__dict__.get("_view_key")
+    if spec is None:
+        made_by = x.grad_fn.name if x.grad_fn is not None else "a view op"
+        raise RuntimeError(f"{op}: in-place modification of a view made by {made_by} is not supported while "
+                           "recording gradients; use index assignment on the base (t[idx] = ...) or an out-of-place op")
+    parent, key = spec
+    parent[key] = fn(x.clone(), *args)  # an index write on the parent: it records, bumps the shared version
+    fresh = parent[key]
+    x.grad_fn, x._out_nr, x._requires_grad = fresh.grad_fn, fresh._out_nr, True
     return x
 
 

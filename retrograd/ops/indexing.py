@@ -362,7 +362,10 @@ def __getitem__(self: Tensor, key) -> Tensor:
     """Basic indexing (ints, slices, None, ...) gives a view; index tensors and masks give a copy."""
     k = _parse(self, key)
     out = Index(k)(self)
-    return as_view(out, self) if k.adv is None else out
+    if k.adv is not None:
+        return out
+    out._view_key = (self, key)  # lets an in-place op on the view rewrite the parent (see apply_inplace)
+    return as_view(out, self)
 
 
 def _value_arg(self: Tensor, value):

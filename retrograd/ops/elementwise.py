@@ -80,6 +80,8 @@ def _binary(node_cls, a, b, op: str) -> Tensor:
                     return node_cls()(a, b)
             elif tb is int and a._data.dtype.kind in "fiu":
                 return node_cls()(a, b)
+        elif type(b) is Tensor and (type(a) is float or type(a) is int) and b._data.dtype.kind == "f":
+            return node_cls()(a, b)  # a number on the left of a float tensor
         return node_cls()(*_promote(_check_operand(a, op), _check_operand(b, op)))
     except (ValueError, OverflowError) as e:
         return _retry(node_cls, a, b, op, e)
@@ -299,6 +301,8 @@ def sub(input, other, *, alpha=1) -> Tensor:
     try:
         if type(input) is Tensor and input._data.dtype.kind == "f" and (
                 type(other) is float or type(other) is Tensor and other._data.dtype is input._data.dtype):
+            return Sub()(input, other)
+        if type(other) is Tensor and other._data.dtype.kind == "f" and (type(input) is float or type(input) is int):
             return Sub()(input, other)
         a, b = _check_operand(input, "sub"), _check_operand(other, "sub")
         bools = sum(x.dtype is dt.bool if isinstance(x, Tensor) else isinstance(x, bool) for x in (a, b))
@@ -525,8 +529,7 @@ class Sigmoid(Node):
 
     def forward(self, x):
         xp = self.xp
-        e = xp.exp(-xp.abs(x))  # never overflows
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return xp.exp(xp.negative(xp.logaddexp(0.0, xp.negative(x))))  # 1/(1+e^-x), never overflows
 
     def backward(self, grad):
         y = self.saved_output()

@@ -1,4 +1,471 @@
-"""(to be written)"""
+"""Convolutions: conv1d/2d/3d, their transposes, unfold and fold, over any number of spatial dims.
+
+Three nodes do all the work, each differentiated by the other two (Chainer's scheme), so
+double backward works:
+
+- `Conv(x, w, b)`: im2col (a strided window view of the padded input, copied once into
+  columns) and one batched GEMM over the groups;
+- `ConvTranspose(x, w, b)`: one batched GEMM into columns, then col2im (the columns added
+  back at each kernel offset: a loop over the kernel's offsets only);
+- `WeightGrad(x, gy)`: the weight gradient, one GEMM of gy with the columns of x.
+
+Columns are laid out (N, groups, K * C/groups, L): kernel offsets outer, channels inner,
+L the output positions, which makes both the im2col copy and col2im's slices contiguous runs.
+"""
+# ruff: noqa: A002 - `input` is PyTorch's argument name
 from __future__ import annotations
 
-__all__: list[str] = []
+import itertools
+import math
+from typing import NamedTuple
+
+from ...autograd import grad_mode
+from ...autograd.node import Node
+from ...tensor import Tensor
+
+
+# ---- geometry: windows, im2col, col2im -----------------------------------------------------------------
+class Geometry(NamedTuple):
+    """Where the windows of a convolution or pooling lie, per spatial dim (padding may differ on each side)."""
+
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    lo: tuple  # padding before
+    hi: tuple  # padding after
+
+    def out_size(self, size: tuple) -> tuple:
+        return tuple((n + a + b - d * (k - 1) - 1) // s + 1
+                     for n, k, s, d, a, b in zip(size, self.kernel, self.stride, self.dilation, self.lo, self.hi))
+
+    def offsets(self):
+        """The kernel offsets, in C order, as (flat index, tuple)."""
+        return enumerate(itertools.product(*(range(k) for k in self.kernel)))
+
+    def regions(self, offset: tuple, out: tuple) -> tuple:
+        """The slices of the padded input that kernel offset `offset` meets over an output of size `out`."""
+        return tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                     for o, d, s, n in zip(offset, self.dilation, self.stride, out))
+
+
+def pad_array(xp, x, lo: tuple, hi: tuple, value=0):
+    """x with its trailing len(lo) dims padded by lo before and hi after, filled with value."""
+    if not any(lo) and not any(hi):
+        return x
+    nd = len(lo)
+    shape = x.shape[:-nd] + tuple(n + a + b for n, a, b in zip(x.shape[-nd:], lo, hi))
+    out = xp.zeros(shape, x.dtype) if value == 0 else xp.full(shape, value, x.dtype)
+    out[(Ellipsis,) + tuple(slice(a, a + n) for a, n in zip(lo, x.shape[-nd:]))] = x
+    return out
+
+
+def windows(xp, x, geom: Geometry, out: tuple):
+    """A view (..., *kernel, *out) of the windows over x's trailing (already padded) dims."""
+    nd = len(out)
+    st = x.strides[-nd:]
+    strides = (x.strides[:-nd] + tuple(s * d for s, d in zip(st, geom.dilation))
+               + tuple(s * t for s, t in zip(st, geom.stride)))
+    return xp.lib.stride_tricks.as_strided(x, x.shape[:-nd] + geom.kernel + out, strides)
+
+
+def im2col(xp, x, geom: Geometry, out: tuple, groups: int, value=0):
+    """The columns (N, groups, K * C/groups, L) of x (N, C, *size): kernel offset outer, channel inner."""
+    n, c = x.shape[:2]
+    nd = len(out)
+    xpad = pad_array(xp, x, geom.lo, geom.hi, value)
+    win = windows(xp, xpad.reshape((n, groups, c // groups) + xpad.shape[2:]), geom, out)
+    perm = (0, 1) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
+    return win.transpose(perm).reshape(n, groups, -1, math.prod(out))
+
+
+def col2im(xp, term, shape: tuple, geom: Geometry, out: tuple, groups: int, dtype):
+    """The adjoint of im2col: `term(k)` (N, groups, C/groups, *out), the columns of kernel offset k, added
+    at that offset into zeros of `shape` (N, C, *size)."""
+    n, c = shape[:2]
+    padded = xp.zeros(shape[:2] + tuple(s + a + b for s, a, b in zip(shape[2:], geom.lo, geom.hi)), dtype)
+    grouped = padded.reshape((n, groups, c // groups) + padded.shape[2:])
+    for k, offset in geom.offsets():
+        grouped[(Ellipsis,) + geom.regions(offset, out)] += term(k)
+    return padded[(Ellipsis,) + tuple(slice(a, a + s) for a, s in zip(geom.lo, shape[2:]))]
+
+
+def _add_bias(out, b, nd: int):
+    if b is not None:
+        out += b.reshape((1, -1) + (1,) * nd)
+    return out
+
+
+def _bias_grad(node: Node, grad: Tensor, nd: int):
+    """The bias gradient: one sum (the bias is the third input, None when absent)."""
+    return grad.sum((0,) + tuple(range(2, 2 + nd))) if node.needs_input_grad(2) else None
+
+
+# ---- the three nodes ---------------------------------------------------------------------------------
+class Conv(Node):
+    """Cross-correlation of x (N, C, *size) with w (O, C/groups, *kernel), plus bias; output (N, O, *out)."""
+
+    saves_inputs = True
+
+    def __init__(self, geom: Geometry, groups: int, out: tuple, keep_cols: bool = False):
+        self.geom, self.groups, self.out, self.keep_cols = geom, groups, out, keep_cols
+
+    def forward(self, x, w, b=None):
+        g, nd = self.groups, len(self.out)
+        cols = im2col(self.xp, x, self.geom, self.out, g)
+        o, cg = w.shape[:2]
+        wm = w.reshape(g, o // g, cg, -1).transpose(0, 1, 3, 2).reshape(g, o // g, -1)
+        if self.keep_cols:  # the weight gradient reuses them rather than copying the windows again
+            self.cols = cols
+        out = self.xp.matmul(wm, cols).reshape((x.shape[0], o) + self.out)
+        return _add_bias(out, b, nd)
+
+    def backward(self, grad):
+        x, w, _ = self.saved_tensors
+        g, geom = self.groups, self.geom
+        gx = ConvTranspose(geom, g, tuple(x.shape[2:]))(grad, w, None) if self.needs_input_grad(0) else None
+        gw = None
+        if self.needs_input_grad(1):
+            gw = WeightGrad(geom, g, self.__dict__.get("cols"))(x, grad)
+        return gx, gw, _bias_grad(self, grad, len(self.out))
+
+
+class ConvTranspose(Node):
+    """The transpose (adjoint in x) of `Conv`: x (N, C_in, *in), w (C_in, C_out/groups, *kernel) -> (N, C_out, *out)."""
+
+    saves_inputs = True
+
+    def __init__(self, geom: Geometry, groups: int, out: tuple):
+        self.geom, self.groups, self.out = geom, groups, out
+
+    def forward(self, x, w, b=None):
+        g = self.groups
+        n, c_in = x.shape[:2]
+        size_in = x.shape[2:]
+        og = w.shape[1]
+        k = math.prod(self.geom.kernel)
+        wm = w.reshape(g, c_in // g, og, k).transpose(0, 3, 2, 1).reshape(g, k * og, c_in // g)
+        cols = self.xp.matmul(wm, x.reshape(n, g, c_in // g, -1)).reshape((n, g, k, og) + size_in)
+        out = col2im(self.xp, lambda i: cols[:, :, i], (n, og * g) + self.out, self.geom, size_in, g, cols.dtype)
+        return _add_bias(out, b, len(self.out))
+
+    def backward(self, grad):
+        x, w, _ = self.saved_tensors
+        g, geom = self.groups, self.geom
+        gx = Conv(geom, g, tuple(x.shape[2:]))(grad, w, None) if self.needs_input_grad(0) else None
+        gw = WeightGrad(geom, g)(grad, x) if self.needs_input_grad(1) else None
+        return gx, gw, _bias_grad(self, grad, len(self.out))
+
+
+class WeightGrad(Node):
+    """d<gy, conv(x, w)>/dw: x (N, C, *size), gy (N, O, *out) -> (O, C/groups, *kernel). Bilinear in x and gy."""
+
+    saves_inputs = True
+
+    def __init__(self, geom: Geometry, groups: int, cols=None):
+        self.geom, self.groups, self.cols = geom, groups, cols
+
+    def forward(self, x, gy):
+        g = self.groups
+        n, c = x.shape[:2]
+        o = gy.shape[1]
+        cols = self.cols if self.cols is not None else im2col(self.xp, x, self.geom, gy.shape[2:], g)
+        self.cols = None
+        gm = gy.reshape(n, g, o // g, -1)
+        r = self.xp.matmul(gm, cols.swapaxes(-1, -2)).sum(axis=0)  # one GEMM per sample and group
+        r = r.reshape(g, o // g, -1, c // g).transpose(0, 1, 3, 2)
+        return r.reshape((o, c // g) + self.geom.kernel)
+
+    def backward(self, grad):
+        x, gy = self.saved_tensors
+        g, geom = self.groups, self.geom
+        gx = ConvTranspose(geom, g, tuple(x.shape[2:]))(gy, grad, None) if self.needs_input_grad(0) else None
+        ggy = Conv(geom, g, tuple(gy.shape[2:]))(x, grad, None) if self.needs_input_grad(1) else None
+        return gx, ggy
+
+
+# ---- argument checks ---------------------------------------------------------------------------------
+def ntuple(value, n: int, name: str, op: str) -> tuple:
+    """An int or a sequence of 1 or n ints as an n-tuple (PyTorch expands a single value)."""
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            value = value[0]
+        elif len(value) != n:
+            raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of {n} values to "
+                               f"match the convolution dimensions, but got {name}={list(value)}")
+        else:
+            return tuple(int(v) for v in value)
+    if not isinstance(value, int) and not (hasattr(value, "__index__") and not isinstance(value, float)):
+        raise TypeError(f"{op}(): argument '{name}' must be an int or a tuple of {n} ints, not {type(value).__name__}")
+    return (int(value),) * n
+
+
+def _size_str(shape) -> str:
+    return str(list(shape))
+
+
+def _check_tensor(x, op: str, name: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+
+
+def _batched(input: Tensor, nd: int, op: str) -> tuple:
+    """input with a batch dim (added for an unbatched input), and whether one was added."""
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {op}, but got input of "
+                           f"size: {_size_str(input.shape)}")
+    if input.ndim == nd + 1:
+        return input.unsqueeze(0), True
+    return input, False
+
+
+def _check_params(stride: tuple, dilation: tuple, groups: int, pads: tuple) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"non-positive stride is not supported (stride={list(stride)})")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"non-positive dilation is not supported (dilation={list(dilation)})")
+    if any(p < 0 for p in pads):
+        raise RuntimeError(f"negative padding is not supported (padding={list(pads)})")
+    if not isinstance(groups, int) or groups <= 0:
+        raise RuntimeError(f"non-positive groups is not supported (groups={groups})")
+
+
+def _check_dtypes(input: Tensor, weight: Tensor, bias) -> None:
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar(input)} but found {_scalar(weight)} (input {input.dtype}, "
+                           f"weight {weight.dtype})")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype.name}) and bias type ({bias.dtype.name}) should be the same")
+
+
+def _scalar(t: Tensor) -> str:
+    name = t.dtype.name
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long"}.get(name, name)
+
+
+def _check_bias(bias, n: int, weight: Tensor) -> None:
+    if bias is None:
+        return
+    _check_tensor(bias, "conv", "bias")
+    if bias.ndim != 1 or bias.shape[0] != n:
+        raise RuntimeError(f"Given weight of size {_size_str(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{n} elements, but got bias of size {_size_str(bias.shape)} instead")
+
+
+def _check_fits(size: tuple, geom: Geometry) -> None:
+    padded = tuple(n + a + b for n, a, b in zip(size, geom.lo, geom.hi))
+    eff = tuple(d * (k - 1) + 1 for k, d in zip(geom.kernel, geom.dilation))
+    if any(p < e for p, e in zip(padded, eff)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than actual input size")
+
+
+def _padding(padding, weight: Tensor, stride: tuple, dilation: tuple, nd: int, op: str) -> tuple:
+    """(lo, hi) paddings from an int, a tuple, 'valid' or 'same' (extra padding goes after, as PyTorch)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding != "same":
+            raise RuntimeError(f"{op}: Invalid padding string: '{padding}' (expected 'valid' or 'same')")
+        if any(s != 1 for s in stride):
+            raise RuntimeError(f"{op}: padding='same' is not supported for strided convolutions (stride="
+                               f"{list(stride)})")
+        total = tuple(d * (k - 1) for k, d in zip(weight.shape[2:], dilation))
+        lo = tuple(t // 2 for t in total)
+        return lo, tuple(t - a for t, a in zip(total, lo))
+    p = ntuple(padding, nd, "padding", op)
+    return p, p
+
+
+# ---- public functions ----------------------------------------------------------------------------------
+def _conv(input, weight, bias, stride, padding, dilation, groups, nd: int, op: str) -> Tensor:
+    _check_tensor(input, op, "input")
+    _check_tensor(weight, op, "weight")
+    x, unbatched = _batched(input, nd, op)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{op}: expected a {nd + 2}-D weight (out_channels, in_channels/groups, *kernel_size), "
+                           f"got weight of size {_size_str(weight.shape)}")
+    stride = ntuple(stride, nd, "stride", op)
+    dilation = ntuple(dilation, nd, "dilation", op)
+    lo, hi = _padding(padding, weight, stride, dilation, nd, op)
+    _check_params(stride, dilation, groups, lo)
+    o, cg = weight.shape[:2]
+    if o % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size {_size_str(weight.shape)} instead")
+    if x.shape[1] != cg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {_size_str(weight.shape)}, expected input"
+                           f"{_size_str(x.shape)} to have {cg * groups} channels, but got {x.shape[1]} channels "
+                           f"instead")
+    _check_bias(bias, o, weight)
+    _check_dtypes(x, weight, bias)
+    geom = Geometry(tuple(weight.shape[2:]), stride, dilation, lo, hi)
+    size = tuple(x.shape[2:])
+    _check_fits(size, geom)
+    keep = grad_mode.state.enabled and weight.requires_grad
+    out = Conv(geom, groups, geom.out_size(size), keep)(x, weight, bias)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D cross-correlation of (N, C, L) with weight (out, C/groups, k); padding an int, a tuple, 'valid' or 'same'."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D cross-correlation of (N, C, H, W) with weight (out, C/groups, kh, kw)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-D cross-correlation of (N, C, D, H, W) with weight (out, C/groups, kd, kh, kw)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd: int,
+                    op: str) -> Tensor:
+    _check_tensor(input, op, "input")
+    _check_tensor(weight, op, "weight")
+    x, unbatched = _batched(input, nd, op)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"{op}: expected a {nd + 2}-D weight (in_channels, out_channels/groups, *kernel_size), "
+                           f"got weight of size {_size_str(weight.shape)}")
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
+    stride = ntuple(stride, nd, "stride", op)
+    dilation = ntuple(dilation, nd, "dilation", op)
+    pad = ntuple(padding, nd, "padding", op)
+    extra = ntuple(output_padding, nd, "output_padding", op)
+    _check_params(stride, dilation, groups, pad)
+    if any(e < 0 or (e >= s and e >= d) for e, s, d in zip(extra, stride, dilation)):
+        raise RuntimeError(f"{op}: output padding must be smaller than either stride or dilation, but got "
+                           f"output_padding={list(extra)}, stride={list(stride)}, dilation={list(dilation)}")
+    c_in, og = weight.shape[:2]
+    if c_in % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size {_size_str(weight.shape)} instead")
+    if x.shape[1] != c_in:
+        raise RuntimeError(f"Given transposed=1, weight of size {_size_str(weight.shape)}, expected input"
+                           f"{_size_str(x.shape)} to have {c_in} channels, but got {x.shape[1]} channels instead")
+    _check_bias(bias, og * groups, weight)
+    _check_dtypes(x, weight, bias)
+    kernel = tuple(weight.shape[2:])
+    size = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1
+                 for n, s, p, d, k, e in zip(x.shape[2:], stride, pad, dilation, kernel, extra))
+    if any(n <= 0 for n in size):
+        raise RuntimeError(f"{op}: Given input size per channel: {list(x.shape[2:])}, calculated output size per "
+                           f"channel: {list(size)}. Output size is too small")
+    geom = Geometry(kernel, stride, dilation, pad, pad)
+    out = ConvTranspose(geom, groups, size)(x, weight, bias)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The transpose of conv1d (the gradient of conv1d in its input): weight (in, out/groups, k)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The transpose of conv2d: weight (in, out/groups, kh, kw); output size (n-1)s - 2p + d(k-1) + op + 1."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The transpose of conv3d: weight (in, out/groups, kd, kh, kw)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                           "conv_transpose3d")
+
+
+# ---- unfold / fold ----------------------------------------------------------------------------------------
+class Unfold(Node):
+    """im2col: (N, C, *size) -> (N, C * K, L), channel outer and kernel offset inner (PyTorch's layout)."""
+
+    def __init__(self, geom: Geometry, out: tuple):
+        self.geom, self.out = geom, out
+
+    def forward(self, x):
+        self.size = x.shape[2:]
+        cols = im2col(self.xp, x, self.geom, self.out, x.shape[1])  # one group per channel: (N, C, K, L)
+        return cols.reshape(x.shape[0], -1, cols.shape[-1])
+
+    def backward(self, grad):
+        return Fold(self.geom, self.out, self.size)(grad)
+
+
+class Fold(Node):
+    """col2im, the adjoint of `Unfold`: (N, C * K, L) -> (N, C, *size), overlapping values summed."""
+
+    def __init__(self, geom: Geometry, out: tuple, size: tuple):
+        self.geom, self.out, self.size = geom, out, size
+
+    def forward(self, cols):
+        n = cols.shape[0]
+        k = math.prod(self.geom.kernel)
+        c = cols.shape[1] // k
+        cols = cols.reshape((n, c, k) + self.out)
+        return col2im(self.xp, lambda i: cols[:, :, i, None], (n, c) + self.size, self.geom, self.out, c,
+                      cols.dtype)
+
+    def backward(self, grad):
+        return Unfold(self.geom, self.out)(grad)
+
+
+def _fold_geometry(kernel_size, dilation, padding, stride, op: str) -> Geometry:
+    kernel = ntuple(kernel_size, 2, "kernel_size", op)
+    dilation = ntuple(dilation, 2, "dilation", op)
+    pad = ntuple(padding, 2, "padding", op)
+    stride = ntuple(stride, 2, "stride", op)
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"{op}: kernel size should be greater than zero, but got kernel_size={list(kernel)}")
+    _check_params(stride, dilation, 1, pad)
+    return Geometry(kernel, stride, dilation, pad, pad)
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding local blocks of (N, C, H, W) as columns (N, C * kh * kw, L); (C, H, W) gives (C * kh * kw, L)."""
+    _check_tensor(input, "unfold", "input")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"unfold: Expected 3D or 4D (batch mode) tensor for input, but got input of size: "
+                           f"{_size_str(input.shape)}")
+    geom = _fold_geometry(kernel_size, dilation, padding, stride, "unfold")
+    x, unbatched = _batched(input, 2, "unfold")
+    size = tuple(x.shape[2:])
+    _check_fits(size, geom)
+    out = Unfold(geom, geom.out_size(size))(x)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sum columns (N, C * kh * kw, L) back into (N, C, *output_size): the adjoint of unfold."""
+    _check_tensor(input, "fold", "input")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"fold: Expected 2D or 3D (batch mode) input tensor with possibly 0 batch size and "
+                           f"non-zero dimensions for input, but got: {_size_str(input.shape)}")
+    geom = _fold_geometry(kernel_size, dilation, padding, stride, "fold")
+    size = ntuple(output_size, 2, "output_size", "fold")
+    x = input.unsqueeze(0) if input.ndim == 2 else input
+    k = math.prod(geom.kernel)
+    if x.shape[1] % k:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
+                           f"got input.size(1)={x.shape[1]} and kernel_size={geom.kernel}.")
+    blocks = geom.out_size(size)
+    if any(b <= 0 for b in blocks) or math.prod(blocks) != x.shape[2]:
+        raise RuntimeError(f"Given output_size={size}, kernel_size={geom.kernel}, dilation={geom.dilation}, padding="
+                           f"{geom.lo}, stride={geom.stride}, expected size of input's dimension 2 to match the "
+                           f"calculated number of sliding blocks {' * '.join(map(str, blocks))} = "
+                           f"{math.prod(blocks)}, but got input.size(2)={x.shape[2]}.")
+    out = Fold(geom, blocks, size)(x)
+    return out.squeeze(0) if input.ndim == 2 else out
+
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold",
+           "fold"]

@@ -160,3 +160,10 @@ def test_comparison_with_none_and_augmented_assignment_in_place():
     x **= 2
     x |= rg.tensor([4, 0])
     assert id(x) == ident and x.tolist() == [4, 1]
+
+
+def test_tensor_from_a_pytorch_tensor_copies_values_and_dtype():
+    t = torch.arange(3.0, requires_grad=True)
+    r = rg.tensor(t)
+    assert r.dtype is rg.float32 and r.tolist() == [0.0, 1.0, 2.0]
+    assert rg.tensor(torch.ones(2, dtype=torch.float64)).dtype is rg.float64

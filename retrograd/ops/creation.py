@@ -60,12 +60,14 @@ def _array_from_data(data, dtype, dev: device):
         d = dt.to_dtype(dtype) if dtype is not None else data.dtype
         return to_device(data._data, dev).astype(d.np, copy=True)
     if hasattr(data, "__array__") or hasattr(data, "__dlpack__"):
-        src_dtype = getattr(data, "dtype", None)
-        d = dt.to_dtype(dtype) if dtype is not None else (dt.from_numpy(src_dtype) if src_dtype is not None
-                                                           else dt.get_default_dtype())
         if type(data).__module__.startswith("cupy"):
+            d = dt.to_dtype(dtype) if dtype is not None else dt.from_numpy(data.dtype)
             return to_device(data, dev).astype(d.np, copy=True)
-        arr = np.array(data, dtype=d.np, copy=True)
+        if not isinstance(data, np.ndarray) and hasattr(data, "detach"):  # another framework's tensor
+            data = data.detach()
+        arr = np.asarray(data)
+        d = dt.to_dtype(dtype) if dtype is not None else dt.from_numpy(arr.dtype)
+        arr = np.array(arr, dtype=d.np, copy=True)
     else:
         d = dt.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
         try:

@@ -65,8 +65,18 @@ def _mm(a, b, xp):
     """a @ b on arrays; a stack of matrices times one matrix is folded into a single GEMM."""
     if a.ndim > 2 and b.ndim == 2:
         rows = math.prod(a.shape[:-1])
-        return xp.matmul(a.reshape(rows, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[1:])
+        return xp.matmul(_blas_ready(a.reshape(rows, a.shape[-1]), xp), _blas_ready(b, xp)).reshape(
+            a.shape[:-1] + b.shape[1:])
+    if a.ndim == 2 and b.ndim == 2:
+        return xp.matmul(_blas_ready(a, xp), _blas_ready(b, xp))
     return xp.matmul(a, b)
+
+
+def _blas_ready(m, xp):
+    """BLAS's fast path takes C- or F-ordered matrices (a transpose is free); a broadcast or
+    strided one (e.g. the gradient of a sum) is copied once instead of going the slow way."""
+    flags = m.flags
+    return m if flags.c_contiguous or flags.f_contiguous else xp.ascontiguousarray(m)
 
 
 class MatMul(Node):

@@ -167,3 +167,9 @@ def test_tensor_from_a_pytorch_tensor_copies_values_and_dtype():
     r = rg.tensor(t)
     assert r.dtype is rg.float32 and r.tolist() == [0.0, 1.0, 2.0]
     assert rg.tensor(torch.ones(2, dtype=torch.float64)).dtype is rg.float64
+
+
+@pytest.mark.parametrize("data", [[np.float64(1)], [np.int32(1)], [np.float16(1), np.float16(2)],
+                                  [np.float32(1), 2.5], [1, np.int32(2)], [True, 2], [], [[1.5, 2], [3, 4]]])
+def test_dtype_inference_of_mixed_python_and_numpy_values_matches_pytorch(data):
+    assert rg.tensor(data).dtype.name == str(torch.tensor(data).dtype).split(".")[1]

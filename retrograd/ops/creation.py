@@ -23,26 +23,29 @@ def _finish(array, requires_grad: bool) -> Tensor:
 
 
 def _infer_dtype(data) -> dt.dtype:
-    """The dtype PyTorch gives to nested Python data (bool < int < float)."""
-    kind = 0
+    """The dtype PyTorch gives to nested data: every item's dtype promoted together, where
+    tensors and NumPy values bring their own and Python numbers bool, int64 or the default float."""
+    result = None
     stack = [data]
     while stack:
         x = stack.pop()
-        if isinstance(x, Tensor):
-            kind = max(kind, x.dtype._kind)
-        elif isinstance(x, (list, tuple)):
+        if isinstance(x, (list, tuple)):
             stack.extend(x)
-        elif isinstance(x, bool):
-            pass
-        elif isinstance(x, numbers.Integral):
-            kind = max(kind, 1)
-        elif isinstance(x, numbers.Real):
-            kind = 2
+            continue
+        if isinstance(x, Tensor):
+            d = x.dtype
         elif hasattr(x, "dtype"):
-            kind = max(kind, dt.from_numpy(x.dtype)._kind)
+            d = dt.from_numpy(x.dtype)
+        elif isinstance(x, bool):
+            d = dt.bool
+        elif isinstance(x, numbers.Integral):
+            d = dt.int64
+        elif isinstance(x, numbers.Real):
+            d = dt.get_default_dtype()
         else:
             raise TypeError(f"tensor(): could not infer dtype of {type(x).__name__}")
-    return (dt.bool, dt.int64, dt.get_default_dtype())[kind]
+        result = d if result is None else dt._promote(result, d)
+    return result if result is not None else dt.get_default_dtype()
 
 
 def _plain(data):

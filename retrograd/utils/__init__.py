@@ -1,1 +1,2 @@
 """Utilities: hooks, checkpointing, data loading."""
+from . import data

@@ -45,6 +45,7 @@ class Tensor:
     _version = 0  # in-place changes of the storage (read through _base for views)
     _base = None  # the tensor whose storage a view shares
     _hooks = None
+    _post_accumulate_hooks = None
 
     def __init__(self, *args, dtype=None, device=None):
         """`Tensor(2, 3)` is uninitialised; `Tensor([1, 2])` copies data (float by default)."""
@@ -191,6 +192,18 @@ class Tensor:
             hooks, _ = _pre_hooks(self.grad_fn)
             handle = RemovableHandle(hooks)
             hooks[handle.id] = (self._out_nr, hook)
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(tensor)` after this leaf's `.grad` has been accumulated in a backward pass."""
+        from .utils.hooks import RemovableHandle
+
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        handle = RemovableHandle(self._post_accumulate_hooks)
+        self._post_accumulate_hooks[handle.id] = hook
         return handle
 
     def retain_grad(self) -> None:

@@ -468,3 +468,18 @@ def test_in_place_through_other_views_while_recording_raises():
     v = rg.zeros(2, 3).reshape(6)
     with pytest.raises(RuntimeError, match="in-place modification of a view made by"):
         v.add_(w)
+
+
+def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
+    def run(m):
+        w = m.tensor([1.0, 2.0], requires_grad=True)
+        seen = []
+        w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.numpy().copy()))
+        (w * 3).sum().backward()
+        (w * w).sum().backward()
+        return seen
+
+    for r, t in zip(run(rg), run(torch), strict=True):
+        np.testing.assert_allclose(r, t)
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (leaf([1.0]) * 2).register_post_accumulate_grad_hook(lambda p: None)

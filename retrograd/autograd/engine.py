@@ -242,6 +242,9 @@ def _leaf(t, g, capture, captured, accumulate: bool) -> None:
             return
     if accumulate:
         _accumulate(t, g)
+        if t._post_accumulate_hooks:
+            for fn in list(t._post_accumulate_hooks.values()):
+                fn(t)
 
 
 def _accumulate(t, g) -> None:

@@ -36,3 +36,6 @@ class set_detect_anomaly(detect_anomaly):  # noqa: N801
         super().__init__(mode and check_nan)
         self._prev = _anomaly.enabled
         _anomaly.enabled = self.check_nan
+
+    def __enter__(self):  # the mode was set by __init__; on exit the previous one comes back
+        return self

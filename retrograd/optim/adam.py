@@ -1,4 +1,71 @@
-"""(to be written)"""
+"""Adam (Kingma & Ba, 2015), with AMSGrad (Reddi et al., 2018) and optionally decoupled weight decay."""
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import Any
+
+from ..ops.creation import zeros_like
+from ..tensor import Tensor
+from .optimizer import Optimizer, ParamsT, _check_not_differentiable, _Work, _zero_step
+
+
+class Adam(Optimizer):
+    """Adam, as PyTorch's `torch.optim.Adam` (`decoupled_weight_decay=True` makes it AdamW).
+
+    `foreach`, `fused` and `capturable` are accepted for compatibility: every update is whole-group already.
+    """
+
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        _check_adam_options(lr, betas, eps, weight_decay)
+        _check_not_differentiable(differentiable)
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
+                    "maximize": maximize, "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable, "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def _init_state(self, group: dict[str, Any], p: Tensor) -> dict[str, Tensor]:
+        state = {"step": _zero_step(), "exp_avg": zeros_like(p), "exp_avg_sq": zeros_like(p)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = zeros_like(p)
+        return state
+
+    def _update(self, group: dict[str, Any], s: _Work) -> None:
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        p, m, v, t, xp = s.param, s["exp_avg"], s["exp_avg_sq"], s.step, s.xp
+        g = -s.grad if group["maximize"] else s.grad
+        if wd != 0 and group["decoupled_weight_decay"]:
+            p *= 1 - lr * wd                                 # θ ← θ − γλθ
+        elif wd != 0:
+            g = g + wd * p                                   # g ← g + λθ
+        m += (1 - beta1) * (g - m)                           # m ← β₁m + (1−β₁)g
+        v *= beta2
+        v += (1 - beta2) * g * g                             # v ← β₂v + (1−β₂)g²
+        if group["amsgrad"]:
+            v = xp.maximum(s["max_exp_avg_sq"], v, out=s["max_exp_avg_sq"])  # v_max ← max(v_max, v)
+        bias_correction1, bias_correction2 = 1 - beta1 ** t, 1 - beta2 ** t
+        denom = xp.sqrt(v) / s.expand(bias_correction2 ** 0.5) + eps  # √v̂ + ε
+        p -= s.expand(lr / bias_correction1) * (m / denom)  # θ ← θ − γm̂/(√v̂ + ε)
+
+
+def _check_adam_options(lr, betas, eps: float, weight_decay: float) -> None:
+    """PyTorch's checks (and messages) of Adam's and AdamW's hyper-parameters."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if not (all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)):
+        raise ValueError("betas must be either both floats or both Tensors")
+
+
+__all__ = ["Adam"]

@@ -1,10 +1,12 @@
-"""The command line: `python -m retrograd demo`."""
+"""The command line: `python -m retrograd demo`, `python -m retrograd train {digits-mlp,digits-cnn,charlm}`."""
 from __future__ import annotations
 
 import argparse
 import time
 
 import retrograd as rg
+from retrograd.serialization import CheckpointError
+from retrograd.train.jobs import JOBS, run_job
 
 
 def demo(steps: int = 2000, lr: float = 0.05, hidden: int = 32, seed: int = 0) -> float:
@@ -34,17 +36,50 @@ def demo(steps: int = 2000, lr: float = 0.05, hidden: int = 32, seed: int = 0) -
     return loss.item()
 
 
+def _add_training_arguments(p: argparse.ArgumentParser, defaults: dict) -> None:
+    """The options every training job has; `defaults` are the job's own."""
+    add = p.add_argument
+    if "epochs" in defaults:
+        add("--epochs", type=int, default=defaults["epochs"], help="epochs to train (default: %(default)s)")
+    add("--batch-size", type=int, default=defaults["batch_size"], help="samples per micro-batch (default: %(default)s)")
+    add("--lr", type=float, default=defaults["lr"], help="peak learning rate (default: %(default)s)")
+    add("--seed", type=int, default=0, help="seed of the initial weights and the batch order (default: %(default)s)")
+    add("--accum", type=int, default=1, help="micro-batches per optimizer step (default: %(default)s)")
+    add("--clip", type=float, default=defaults["clip"],
+        help="max total gradient norm, 0: no clipping (default: %(default)s)")
+    add("--checkpoint-every", type=int, default=None, metavar="STEPS",
+        help="also write the checkpoint every STEPS optimizer steps (it is always written after each epoch)")
+    add("--resume", metavar="CHECKPOINT", help="continue from a checkpoint written by an earlier run")
+    add("--out", help="folder for checkpoint.safetensors and curves.png (default: runs/<job>/)")
+    add("--threads", type=int, default=1, help="BLAS threads; 0: the library's default (default: %(default)s)")
+    add("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m retrograd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="fit a small MLP to sin(x) by gradient descent, printing the loss")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=2000, help="gradient-descent steps (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=0.05, help="learning rate (default: %(default)s)")
+    p.add_argument("--hidden", type=int, default=32, help="hidden units (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default: %(default)s)")
+    train = sub.add_parser("train", help="train a bundled example, writing a checkpoint and a loss-curve plot",
+                           description="Train a bundled example; print progress and final metrics; write "
+                                       "checkpoint.safetensors and curves.png into --out.")
+    jobs = train.add_subparsers(dest="job", required=True, metavar="JOB")
+    for name, job in JOBS.items():
+        jp = jobs.add_parser(name, help=job.help, description=job.help[0].upper() + job.help[1:] + ".")
+        _add_training_arguments(jp, job.defaults)
+        if job.add_arguments is not None:
+            job.add_arguments(jp)
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo(args.steps, args.lr, args.hidden, args.seed)
+    elif args.command == "train":
+        try:
+            run_job(args.job, args)
+        except (ValueError, KeyError, OSError, ImportError, CheckpointError) as e:
+            parser.exit(2, f"python -m retrograd train {args.job}: error: {e}\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,224 @@
+"""The bundled training jobs of `python -m retrograd train <job>`: what each trains on and how, and the runner
+that trains one with a `Trainer`, prints its final metrics and writes its checkpoint and loss-curve plot."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .. import random
+from ..nn import functional as F
+from ..nn.modules.module import Module
+from ..optim import AdamW
+from ..optim.lr_scheduler import CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR
+from ..serialization import CheckpointError
+from ..utils.data import DataLoader, RandomSampler, Subset
+from .loop import Trainer
+from .models import CharTransformer, digits_cnn, digits_mlp, sequence_cross_entropy
+from .plot import plot_history
+
+
+@dataclasses.dataclass
+class Setup:
+    """A job, built: what the Trainer gets, and what to print before and after."""
+
+    model: Module
+    optimizer: Any
+    scheduler: Any
+    train_loader: Iterable
+    val_loader: Iterable
+    epochs: int
+    loss_fn: Callable = F.cross_entropy
+    description: str = ""
+    val_name: str = "validation"  # what the validation loader holds, for the final line ("test")
+    finish: Callable[[], None] | None = None  # called after training (charlm prints a sample)
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """A named job: its help text, its default settings, its own options, and how to build it."""
+
+    help: str
+    defaults: dict[str, Any]
+    build: Callable[[argparse.Namespace], Setup]
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+def _optimizer_steps(loader: Iterable, accum: int) -> int:
+    return math.ceil(len(loader) / accum)
+
+
+# ---- digits ---------------------------------------------------------------------------------------------
+def _digits(args: argparse.Namespace, model: Module) -> Setup:
+    """scikit-learn's digits (a fixed stratified 80/20 split), AdamW with a one-cycle schedule."""
+    from ..datasets import load_digits, split_train_test
+
+    images, labels = load_digits()
+    train, test = split_train_test(images, labels, test_fraction=0.2, seed=0, stratify=labels)
+    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True,
+                              generator=random.Generator().manual_seed(args.seed))
+    test_loader = DataLoader(test, batch_size=512)
+    optimizer = AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * _optimizer_steps(train_loader,
+                                                                                                   args.accum))
+    n_params = sum(p.numel() for p in model.parameters())
+    return Setup(model, optimizer, scheduler, train_loader, test_loader, args.epochs,
+                 description=f"{len(train):,} training and {len(test):,} test images of 8x8 digits, "
+                             f"{n_params:,} parameters", val_name="test")
+
+
+def _add_digits_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW's weight decay (default: %(default)s)")
+
+
+def _build_digits_mlp(args: argparse.Namespace) -> Setup:
+    return _digits(args, digits_mlp(args.hidden))
+
+
+def _build_digits_cnn(args: argparse.Namespace) -> Setup:
+    return _digits(args, digits_cnn(args.channels))
+
+
+def _add_mlp_arguments(p: argparse.ArgumentParser) -> None:
+    _add_digits_arguments(p)
+    p.add_argument("--hidden", type=int, default=256, help="units per hidden layer (default: %(default)s)")
+
+
+def _add_cnn_arguments(p: argparse.ArgumentParser) -> None:
+    _add_digits_arguments(p)
+    p.add_argument("--channels", type=int, default=32, help="channels of the first conv layer (default: %(default)s)")
+
+
+# ---- character-level language model ---------------------------------------------------------------------
+def _build_charlm(args: argparse.Namespace) -> Setup:
+    """The bundled Shakespeare (90% train, 10% validation), random windows, AdamW with warmup then cosine decay."""
+    from ..datasets import CharDataset, load_text
+
+    if args.steps < 1 or args.eval_every < 1 or args.steps % args.eval_every:
+        raise ValueError(f"charlm: --steps ({args.steps}) must be a positive multiple of --eval-every "
+                         f"({args.eval_every})")
+    text = load_text()
+    split = int(0.9 * len(text))
+    chars = sorted(set(text))
+    train = CharDataset(text[:split], args.block_size, chars)
+    val = CharDataset(text[split:], args.block_size, chars)
+    generator = random.Generator().manual_seed(args.seed)
+    windows = args.eval_every * args.accum * args.batch_size  # one "epoch" = eval_every optimizer steps
+    train_loader = DataLoader(train, batch_size=args.batch_size, generator=generator,
+                              sampler=RandomSampler(train, num_samples=windows, generator=generator))
+    val_windows = range(0, len(val), args.block_size)[:args.val_windows]  # disjoint windows
+    val_loader = DataLoader(Subset(val, list(val_windows)), batch_size=128)
+    model = CharTransformer(train.vocab_size, args.block_size, args.dim, args.depth, args.heads, args.dropout)
+    optimizer = AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99), weight_decay=0.01)
+    warmup = max(1, args.steps // 10)
+    scheduler = SequentialLR(optimizer, [LinearLR(optimizer, start_factor=0.1, total_iters=warmup),
+                                         CosineAnnealingLR(optimizer, T_max=max(1, args.steps - warmup),
+                                                           eta_min=args.lr / 10)], milestones=[warmup])
+
+    def finish() -> None:
+        prompt = train.encode("\n").view(1, -1)
+        ids = model.generate(prompt, args.sample_length, temperature=args.temperature,
+                             generator=random.Generator().manual_seed(args.seed))
+        print(f"--- a sample of {args.sample_length} characters (temperature {args.temperature}) ---")
+        print(train.decode(ids[0, 1:]))
+
+    n_params = sum(p.numel() for p in model.parameters())
+    return Setup(model, optimizer, scheduler, train_loader, val_loader, args.steps // args.eval_every,
+                 loss_fn=sequence_cross_entropy, finish=finish,
+                 description=f"{len(text):,} characters of Shakespeare ({train.vocab_size} distinct), windows of "
+                             f"{args.block_size}, {n_params:,} parameters, {args.steps} steps")
+
+
+def _add_charlm_arguments(p: argparse.ArgumentParser) -> None:
+    add = p.add_argument
+    add("--steps", type=int, default=500, help="optimizer steps (default: %(default)s)")
+    add("--eval-every", type=int, default=100, help="optimizer steps between evaluations (default: %(default)s)")
+    add("--block-size", type=int, default=64, help="characters of context (default: %(default)s)")
+    add("--dim", type=int, default=64, help="embedding width (default: %(default)s)")
+    add("--depth", type=int, default=2, help="transformer blocks (default: %(default)s)")
+    add("--heads", type=int, default=4, help="attention heads (default: %(default)s)")
+    add("--dropout", type=float, default=0.0, help="dropout probability (default: %(default)s)")
+    add("--val-windows", type=int, default=256, help="validation windows evaluated (default: %(default)s)")
+    add("--sample-length", type=int, default=300, help="characters generated at the end (default: %(default)s)")
+    add("--temperature", type=float, default=0.8, help="sampling temperature (default: %(default)s)")
+
+
+JOBS: dict[str, Job] = {
+    "digits-mlp": Job("an MLP on scikit-learn's 8x8 digits (about 98 percent test accuracy in seconds)",
+                      {"epochs": 20, "batch_size": 32, "lr": 3e-3, "clip": None},
+                      _build_digits_mlp, _add_mlp_arguments),
+    "digits-cnn": Job("a small CNN on scikit-learn's 8x8 digits",
+                      {"epochs": 10, "batch_size": 32, "lr": 3e-3, "clip": None},
+                      _build_digits_cnn, _add_cnn_arguments),
+    "charlm": Job("a small causal transformer on Shakespeare, character by character; prints a sample",
+                  {"batch_size": 32, "lr": 6e-3, "clip": 1.0},
+                  _build_charlm, _add_charlm_arguments),
+}
+
+
+def blas_threads(n: int) -> contextlib.AbstractContextManager:
+    """Limit the BLAS library to `n` threads inside the block (0: leave it as it is). The bundled models are
+    small, and extra BLAS threads on small matrices cost more than they give, badly so on a busy machine."""
+    if n == 0:
+        return contextlib.nullcontext()
+    if n < 0:
+        raise ValueError(f"--threads must be a positive number of threads, or 0 for the BLAS default; got {n}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise ImportError("--threads needs threadpoolctl (it comes with scikit-learn): pip install "
+                          "'retrograd[train]', or pass --threads 0") from None
+    return threadpool_limits(n, user_api="blas")
+
+
+def run_job(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Train job `name` with the command line's settings; return its history and final validation metrics."""
+    if args.accum < 1:
+        raise ValueError(f"--accum must be a positive number of micro-batches, got {args.accum}")
+    with blas_threads(args.threads):
+        return _run(name, args)
+
+
+def _run(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    out = args.out or os.path.join("runs", name)
+    os.makedirs(out, exist_ok=True)
+    random.manual_seed(args.seed)
+    setup = JOBS[name].build(args)
+    checkpoint = os.path.join(out, "checkpoint.safetensors")
+    trainer = Trainer(setup.model, setup.optimizer, setup.loss_fn, scheduler=setup.scheduler,
+                      accum_steps=args.accum, clip_grad_norm=args.clip or None, checkpoint_path=checkpoint,
+                      checkpoint_every=args.checkpoint_every, progress=args.progress)
+    print(f"{name}: {setup.description}")
+    if args.resume:
+        try:
+            trainer.load_checkpoint(args.resume)
+        except CheckpointError:
+            raise
+        except RuntimeError as e:  # the model's load_state_dict: different keys or shapes
+            raise ValueError(f"cannot resume from {args.resume}: {e}\n(resume with the model options of the run "
+                             "that wrote it)") from None
+        print(f"resumed from {args.resume} at epoch {trainer.epoch}, step {trainer.step}")
+    start = time.perf_counter()
+    history = trainer.fit(setup.train_loader, setup.epochs, setup.val_loader)
+    elapsed = time.perf_counter() - start
+    final = {"loss": history["val_loss"][-1]}
+    if history["val_accuracy"]:
+        final["accuracy"] = history["val_accuracy"][-1]
+    what = setup.val_name
+    line = f"final {what} loss {final['loss']:.4f}"
+    if "accuracy" in final:
+        line += f", {what} accuracy {100 * final['accuracy']:.2f}%"
+    print(f"{line} after {trainer.epoch} epochs, {trainer.step} steps ({elapsed:.1f} s)")
+    plot = plot_history(history, os.path.join(out, "curves.png"), title=name)
+    print(f"wrote {checkpoint} and {plot}")
+    if setup.finish is not None:
+        setup.finish()
+    return {"history": history, "final": final}
+
+
+__all__ = ["Job", "Setup", "JOBS", "run_job", "blas_threads"]

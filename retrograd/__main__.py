@@ -5,6 +5,7 @@ import argparse
 import time
 
 import retrograd as rg
+from retrograd import viz
 from retrograd.serialization import CheckpointError
 from retrograd.train.jobs import JOBS, run_job
 
@@ -53,6 +54,8 @@ def _add_training_arguments(p: argparse.ArgumentParser, defaults: dict) -> None:
     add("--out", help="folder for checkpoint.safetensors and curves.png (default: runs/<job>/)")
     add("--threads", type=int, default=1, help="BLAS threads; 0: the library's default (default: %(default)s)")
     add("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add("--profile", action="store_true",
+        help="time every op type (forward and backward): print a table and write trace.json (Chrome trace) in --out")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,9 +75,21 @@ def main(argv: list[str] | None = None) -> None:
         _add_training_arguments(jp, job.defaults)
         if job.add_arguments is not None:
             job.add_arguments(jp)
+    g = sub.add_parser("graph", help="draw the computational graph of a bundled model after one backward pass",
+                       description="Draw the graph of a bundled model (forward edges solid, gradient edges dashed, "
+                                   "gradient norms on the nodes) to OUT: .dot needs nothing, .svg/.png/.pdf need "
+                                   "the graphviz package and Graphviz's dot program.")
+    g.add_argument("model", choices=list(viz.EXAMPLES), help="which model")
+    g.add_argument("out", help="OUT.dot, OUT.svg, OUT.png or OUT.pdf")
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo(args.steps, args.lr, args.hidden, args.seed)
+    elif args.command == "graph":
+        try:
+            viz.graph_command(args.model, args.out)
+        except (ValueError, OSError, ImportError, RuntimeError) as e:
+            parser.exit(2, f"python -m retrograd graph: error: {e}\n")
+        print(f"wrote {args.out}")
     elif args.command == "train":
         try:
             run_job(args.job, args)

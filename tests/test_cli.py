@@ -138,3 +138,20 @@ def test_examples_run_as_scripts(script, argv, expect, tmp_path, monkeypatch, ca
     with blas_threads(1):
         runpy.run_path(str(examples / script), run_name="__main__")
     assert expect in capsys.readouterr().out
+
+
+def test_graph_command_writes_dot_text(tmp_path):
+    out = tmp_path / "mlp.dot"
+    main(["graph", "mlp", str(out)])
+    text = out.read_text()
+    assert text.startswith("digraph") and "weight" in text and "dashed" in text
+
+
+def test_train_with_profile_prints_the_op_table_and_writes_a_chrome_trace(tmp_path, capsys):
+    import json
+
+    main(["train", "digits-mlp", "--epochs", "1", "--no-progress", "--profile", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "Linear" in printed or "MatMul" in printed or "Addmm" in printed
+    trace = json.loads((tmp_path / "trace.json").read_text())
+    assert trace["traceEvents"] and all(e["ph"] == "X" for e in trace["traceEvents"][:10])

@@ -16,6 +16,7 @@ from ..nn import functional as F
 from ..nn.modules.module import Module
 from ..optim import AdamW
 from ..optim.lr_scheduler import CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR
+from ..profiler import profile
 from ..serialization import CheckpointError
 from ..utils.data import DataLoader, RandomSampler, Subset
 from .loop import Trainer
@@ -204,8 +205,14 @@ def _run(name: str, args: argparse.Namespace) -> dict[str, Any]:
                              "that wrote it)") from None
         print(f"resumed from {args.resume} at epoch {trainer.epoch}, step {trainer.step}")
     start = time.perf_counter()
-    history = trainer.fit(setup.train_loader, setup.epochs, setup.val_loader)
+    with profile() if args.profile else contextlib.nullcontext() as prof:
+        history = trainer.fit(setup.train_loader, setup.epochs, setup.val_loader)
     elapsed = time.perf_counter() - start
+    if prof is not None:
+        print(prof.table(row_limit=25))
+        trace = os.path.join(out, "trace.json")
+        prof.export_chrome_trace(trace)
+        print(f"wrote {trace} (open it in Perfetto or chrome://tracing)")
     final = {"loss": history["val_loss"][-1]}
     if history["val_accuracy"]:
         final["accuracy"] = history["val_accuracy"][-1]

@@ -18,7 +18,7 @@ from .ops import sorting as _sorting
 for _mod in (_creation, _elementwise, _reduction, _shape, _indexing, _linalg, _sorting, _random):
     globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
 
-from . import autograd, diagnostics, nn, optim, profiler, train, viz  # noqa: E402
+from . import autograd, diagnostics, distributed, nn, optim, profiler, train, viz  # noqa: E402
 from .serialization import *  # noqa: E402,F403
 from .autograd.anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
 

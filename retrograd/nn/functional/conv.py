@@ -4,13 +4,16 @@ Three nodes do all the work, each differentiated by the other two (Chainer's sch
 double backward works:
 
 - `Conv(x, w, b)`: im2col (a strided window view of the padded input, copied once into
-  columns) and one batched GEMM over the groups;
-- `ConvTranspose(x, w, b)`: one batched GEMM into columns, then col2im (the columns added
+  columns) and one GEMM per group;
+- `ConvTranspose(x, w, b)`: one GEMM per group into columns, then col2im (the columns added
   back at each kernel offset: a loop over the kernel's offsets only);
 - `WeightGrad(x, gy)`: the weight gradient, one GEMM of gy with the columns of x.
 
-Columns are laid out (N, groups, K * C/groups, L): kernel offsets outer, channels inner,
-L the output positions, which makes both the im2col copy and col2im's slices contiguous runs.
+The GEMMs fold the batch into their columns (`gemm_cols`: (groups, K * C/groups, N * L),
+kernel offsets outer, channels inner, L the output positions): one large GEMM per group
+runs near BLAS's peak where one small GEMM per sample does not, for the price of moving
+the (much smaller) output back to (N, C, L) in the pass that adds the bias. `im2col`
+((N, groups, K * C/groups, L)) serves unfold and pooling.
 """
 # ruff: noqa: A002 - `input` is PyTorch's argument name
 from __future__ import annotations
@@ -78,6 +81,35 @@ def im2col(xp, x, geom: Geometry, out: tuple, groups: int, value=0):
     return win.transpose(perm).reshape(n, groups, -1, math.prod(out))
 
 
+def gemm_cols(xp, x, geom: Geometry, out: tuple, groups: int):
+    """The columns (groups, K * C/groups, N * L) of x (N, C, *size): the batch folded into the GEMM's columns,
+    so that a convolution is one large GEMM per group rather than one small one per sample."""
+    n, c = x.shape[:2]
+    nd = len(out)
+    xpad = pad_array(xp, x, geom.lo, geom.hi)
+    win = windows(xp, xpad.reshape((n, groups, c // groups) + xpad.shape[2:]), geom, out)
+    perm = (1,) + tuple(range(3, 3 + nd)) + (2, 0) + tuple(range(3 + nd, 3 + 2 * nd))
+    return win.transpose(perm).reshape(groups, -1, n * math.prod(out))
+
+
+def batch_major(xp, y, n: int, b=None):
+    """(groups, C/groups, N * L) from a GEMM as a contiguous (N, C, L), with the bias (C,) added in the same pass."""
+    g, cg = y.shape[:2]
+    src = y.reshape(g, cg, n, -1).transpose(2, 0, 1, 3)
+    out = xp.empty(src.shape, y.dtype)
+    if b is None:
+        xp.copyto(out, src)
+    else:
+        xp.add(src, b.reshape(1, g, cg, 1), out=out)
+    return out.reshape(n, g * cg, -1)
+
+
+def group_major(x, groups: int):
+    """x (N, C, *size) as (groups, C/groups, N * L): the layout of a GEMM operand with the batch in its columns."""
+    n, c = x.shape[:2]
+    return x.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c // groups, -1)
+
+
 def col2im(xp, term, shape: tuple, geom: Geometry, out: tuple, groups: int, dtype):
     """The adjoint of im2col: `term(k)` (N, groups, C/groups, *out), the columns of kernel offset k, added
     at that offset into zeros of `shape` (N, C, *size)."""
@@ -100,6 +132,33 @@ def _bias_grad(node: Node, grad: Tensor, nd: int):
     return grad.sum((0,) + tuple(range(2, 2 + nd))) if node.needs_input_grad(2) else None
 
 
+def _grouped_matmul(xp, a, b):
+    """a (groups, m, k) @ b (groups, k, n), one 2-D GEMM per group: NumPy's stacked matmul falls back to
+    a slow loop of its own for some operand strides (a transposed right operand) where 2-D matmul calls BLAS."""
+    if a.shape[0] == 1:
+        return xp.matmul(a[0], b[0])[None]
+    return xp.stack([xp.matmul(x, y) for x, y in zip(a, b)])
+
+
+def _conv_gemm(xp, cols, w, b, g: int, n: int, out: tuple):
+    """The convolution's output (N, O, *out) from the columns of its input and the weight (O, C/groups, *k)."""
+    o, cg = w.shape[:2]
+    wm = w.reshape(g, o // g, cg, -1).transpose(0, 1, 3, 2).reshape(g, o // g, -1)
+    return batch_major(xp, _grouped_matmul(xp, wm, cols), n, b).reshape((n, o) + out)
+
+
+def _gather_geometry(geom: Geometry, size_in: tuple, out: tuple) -> Geometry | None:
+    """For a stride-1 transposed convolution, the geometry of the equivalent direct convolution (with the
+    flipped kernel, padded by dilation * (k - 1) minus the original padding); None where there is none."""
+    if any(s != 1 for s in geom.stride):
+        return None
+    lo = tuple(d * (k - 1) - a for k, d, a in zip(geom.kernel, geom.dilation, geom.lo))
+    hi = tuple(o + d * (k - 1) - n - a for o, k, d, n, a in zip(out, geom.kernel, geom.dilation, size_in, lo))
+    if min(lo + hi) < 0:
+        return None
+    return Geometry(geom.kernel, geom.stride, geom.dilation, lo, hi)
+
+
 # ---- the three nodes ---------------------------------------------------------------------------------
 class Conv(Node):
     """Cross-correlation of x (N, C, *size) with w (O, C/groups, *kernel), plus bias; output (N, O, *out)."""
@@ -110,14 +169,10 @@ class Conv(Node):
         self.geom, self.groups, self.out, self.keep_cols = geom, groups, out, keep_cols
 
     def forward(self, x, w, b=None):
-        g, nd = self.groups, len(self.out)
-        cols = im2col(self.xp, x, self.geom, self.out, g)
-        o, cg = w.shape[:2]
-        wm = w.reshape(g, o // g, cg, -1).transpose(0, 1, 3, 2).reshape(g, o // g, -1)
+        cols = gemm_cols(self.xp, x, self.geom, self.out, self.groups)
         if self.keep_cols:  # the weight gradient reuses them rather than copying the windows again
             self.cols = cols
-        out = self.xp.matmul(wm, cols).reshape((x.shape[0], o) + self.out)
-        return _add_bias(out, b, nd)
+        return _conv_gemm(self.xp, cols, w, b, self.groups, x.shape[0], self.out)
 
     def backward(self, grad):
         x, w, _ = self.saved_tensors
@@ -142,10 +197,19 @@ class ConvTranspose(Node):
         n, c_in = x.shape[:2]
         size_in = x.shape[2:]
         og = w.shape[1]
+        direct = _gather_geometry(self.geom, size_in, self.out)
+        if direct is not None:  # a gather (im2col + GEMM) is much cheaper than col2im's scattered adds
+            nd = len(size_in)
+            flipped = w.reshape((g, c_in // g, og) + w.shape[2:]).swapaxes(1, 2).reshape((g * og, c_in // g)
+                                                                                       + w.shape[2:])
+            flipped = flipped[(Ellipsis,) + (slice(None, None, -1),) * nd]
+            return _conv_gemm(self.xp, gemm_cols(self.xp, x, direct, self.out, g), flipped, b, g, n, self.out)
         k = math.prod(self.geom.kernel)
         wm = w.reshape(g, c_in // g, og, k).transpose(0, 3, 2, 1).reshape(g, k * og, c_in // g)
-        cols = self.xp.matmul(wm, x.reshape(n, g, c_in // g, -1)).reshape((n, g, k, og) + size_in)
-        out = col2im(self.xp, lambda i: cols[:, :, i], (n, og * g) + self.out, self.geom, size_in, g, cols.dtype)
+        cols = _grouped_matmul(self.xp, wm, group_major(x, g)).reshape((g, k, og, n) + size_in)
+        perm = (2, 0, 1) + tuple(range(3, 3 + len(size_in)))  # (N, groups, C_out/groups, *in) for offset i
+        out = col2im(self.xp, lambda i: cols[:, i].transpose(perm), (n, og * g) + self.out, self.geom, size_in, g,
+                     cols.dtype)
         return _add_bias(out, b, len(self.out))
 
     def backward(self, grad):
@@ -168,10 +232,11 @@ class WeightGrad(Node):
         g = self.groups
         n, c = x.shape[:2]
         o = gy.shape[1]
-        cols = self.cols if self.cols is not None else im2col(self.xp, x, self.geom, gy.shape[2:], g)
+        cols = self.cols if self.cols is not None else gemm_cols(self.xp, x, self.geom, gy.shape[2:], g)
         self.cols = None
-        gm = gy.reshape(n, g, o // g, -1)
-        r = self.xp.matmul(gm, cols.swapaxes(-1, -2)).sum(axis=0)  # one GEMM per sample and group
+        # one GEMM per group over the whole batch, as cols @ gy^T: OpenBLAS runs gy @ cols^T (long inner
+        # dimension, transposed right operand) several times slower
+        r = _grouped_matmul(self.xp, cols, group_major(gy, g).swapaxes(-1, -2)).swapaxes(-1, -2)
         r = r.reshape(g, o // g, -1, c // g).transpose(0, 1, 3, 2)
         return r.reshape((o, c // g) + self.geom.kernel)
 

@@ -16,7 +16,7 @@ import math
 from ...autograd.node import Node
 from ...device import namespace_of
 from ...tensor import Tensor
-from .conv import Geometry, col2im, im2col, ntuple, pad_array
+from .conv import Geometry, col2im, im2col, ntuple, pad_array, windows
 
 
 # ---- nodes -----------------------------------------------------------------------------------------------
@@ -34,10 +34,32 @@ class WindowGather(Node):
 
     def forward(self, x):
         self.size = x.shape[2:]
-        cols = im2col(self.xp, x, self.geom, self.out, x.shape[1], _fill_value(self.xp, x.dtype))
         if self.arg is None:
-            self.arg = cols.argmax(axis=2)[:, :, None]
+            return self._running_max(x)
+        cols = im2col(self.xp, x, self.geom, self.out, x.shape[1], _fill_value(self.xp, x.dtype))
         return self.xp.take_along_axis(cols, self.arg, 2).reshape(x.shape[:2] + self.out)
+
+    def _running_max(self, x):
+        """The max over the kernel's offsets, keeping where it was: a later offset wins only if strictly
+        greater, or NaN (which propagates, as in PyTorch). The windows are copied once, offset-major
+        ((K, N, C, *out), one copy), so that the running max works on long contiguous runs rather than on
+        the short rows of strided views (NumPy's per-row cost dominates those)."""
+        xp, geom, nd = self.xp, self.geom, len(self.out)
+        xpad = pad_array(xp, x, geom.lo, geom.hi, _fill_value(xp, x.dtype))
+        win = windows(xp, xpad, geom, self.out)  # (N, C, *kernel, *out)
+        perm = tuple(range(2, 2 + nd)) + (0, 1) + tuple(range(2 + nd, 2 + 2 * nd))
+        parts = xp.ascontiguousarray(win.transpose(perm)).reshape((-1,) + x.shape[:2] + self.out)
+        best = parts[0].copy()  # not a view: the output must not keep all K parts alive
+        arg = xp.zeros(best.shape, xp.int64)
+        for k in range(1, parts.shape[0]):
+            part = parts[k]
+            take = xp.greater(part, best)
+            if x.dtype.kind == "f":
+                take |= xp.isnan(part)
+            xp.copyto(best, part, where=take)
+            xp.copyto(arg, k, where=take)
+        self.arg = arg.reshape(x.shape[:2] + (1, -1))
+        return best
 
     def backward(self, grad):
         return WindowScatter(self.geom, self.out, self.arg, self.size)(grad)

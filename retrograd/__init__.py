@@ -18,8 +18,19 @@ from .ops import sorting as _sorting
 for _mod in (_creation, _elementwise, _reduction, _shape, _indexing, _linalg, _sorting, _random):
     globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
 
-from . import autograd, diagnostics, distributed, nn, optim, profiler, train, viz  # noqa: E402
+from . import autograd, nn, optim  # noqa: E402
 from .serialization import *  # noqa: E402,F403
 from .autograd.anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
 
 __version__ = "0.1.0"
+
+# Tools beyond the core load on first use (`retrograd.viz.draw(...)`), so `import retrograd` stays fast.
+_LAZY = ("datasets", "diagnostics", "distributed", "profiler", "train", "viz")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'retrograd' has no attribute '{name}'")

@@ -109,7 +109,10 @@ def test_modules_against_torch(name, args, kwargs, x, dtype):
     for mode in ("train", "eval", "train"):
         for mod in (r_mod, t_mod):
             getattr(mod, mode)()
-        check_op(lambda m, a: (r_mod if m is rg else t_mod)(a), x, rtol=1e-4 if x.ndim == 4 else 1e-5)
+        # In training mode BatchNorm's input gradient is a difference of terms ~1/std that nearly cancel
+        # (here it is ~5e-5): float32 leaves ~5e-7 of rounding in both libraries (measured against float64).
+        atol = 5e-6 if dtype == "float32" and name.startswith("BatchNorm") else 1e-6
+        check_op(lambda m, a: (r_mod if m is rg else t_mod)(a), x, rtol=1e-4 if x.ndim == 4 else 1e-5, atol=atol)
         r_params, t_params = dict(r_mod.named_parameters()), dict(t_mod.named_parameters())
         for k, p in t_params.items():  # parameter gradients (accumulated over the modes alike)
             np.testing.assert_allclose(r_params[k].grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)

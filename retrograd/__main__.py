@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import retrograd as rg
@@ -58,6 +59,19 @@ def _add_training_arguments(p: argparse.ArgumentParser, defaults: dict) -> None:
         help="time every op type (forward and backward): print a table and write trace.json (Chrome trace) in --out")
 
 
+def _fail(parser: argparse.ArgumentParser, message: str) -> None:
+    """Exit with `message` (status 2). One rank of several also takes the job down (MPI_Abort), since the
+    others would wait for it until their deadline."""
+    dist = rg.distributed
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        from mpi4py import MPI
+
+        sys.stderr.write(f"[rank {dist.get_rank()}] {message}")
+        sys.stderr.flush()
+        MPI.COMM_WORLD.Abort(2)
+    parser.exit(2, message)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m retrograd", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             run_job(args.job, args)
         except (ValueError, KeyError, OSError, ImportError, CheckpointError) as e:
-            parser.exit(2, f"python -m retrograd train {args.job}: error: {e}\n")
+            _fail(parser, f"python -m retrograd train {args.job}: error: {e}\n")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,23 @@
 """The bundled training jobs of `python -m retrograd train <job>`: what each trains on and how, and the runner
-that trains one with a `Trainer`, prints its final metrics and writes its checkpoint and loss-curve plot."""
+that trains one with a `Trainer`, prints its final metrics and writes its checkpoint and loss-curve plot.
+
+Launched by an MPI launcher (`mpiexec -n N python -m retrograd train ...`), the runner joins the ranks into a
+process group, the jobs wrap their model in `DistributedDataParallel` and give each rank its share of the
+training data (`DistributedSampler`: `--batch-size` is per rank) and of the evaluation data, and only rank 0
+prints and writes."""
 from __future__ import annotations
 
 import argparse
 import contextlib
 import dataclasses
+import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .. import distributed as dist
 from .. import random
 from ..nn import functional as F
 from ..nn.modules.module import Module
@@ -18,7 +25,7 @@ from ..optim import AdamW
 from ..optim.lr_scheduler import CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR
 from ..profiler import profile
 from ..serialization import CheckpointError
-from ..utils.data import DataLoader, RandomSampler, Subset
+from ..utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler, Subset
 from .loop import Trainer
 from .models import CharTransformer, digits_cnn, digits_mlp, sequence_cross_entropy
 from .plot import plot_history
@@ -54,6 +61,41 @@ def _optimizer_steps(loader: Iterable, accum: int) -> int:
     return math.ceil(len(loader) / accum)
 
 
+# ---- data-parallel pieces (used when the runner has joined an MPI job) ---------------------------------------
+def _replicated(model: Module) -> Module:
+    """The model, wrapped in DistributedDataParallel when this process is one rank of several."""
+    if not dist.is_initialized():
+        return model
+    from ..nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model)
+
+
+def _shard(dataset: Any) -> Any:
+    """This rank's share of an evaluation set: every world-size-th sample (the Trainer sums the ranks' totals)."""
+    if not dist.is_initialized():
+        return dataset
+    return Subset(dataset, range(dist.get_rank(), len(dataset), dist.get_world_size()))
+
+
+class _FirstOfEpoch(Sampler):
+    """The first `num_samples` indices of this rank's share of each epoch (a DistributedSampler's): random
+    windows for a job whose "epoch" is a number of steps, different on every rank and resumable by epoch."""
+
+    def __init__(self, sampler: DistributedSampler, num_samples: int) -> None:
+        self.sampler = sampler
+        self.num_samples = min(num_samples, len(sampler))
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.islice(iter(self.sampler), self.num_samples)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+
+
 # ---- digits ---------------------------------------------------------------------------------------------
 def _digits(args: argparse.Namespace, model: Module) -> Setup:
     """scikit-learn's digits (a fixed stratified 80/20 split), AdamW with a one-cycle schedule."""
@@ -61,9 +103,14 @@ def _digits(args: argparse.Namespace, model: Module) -> Setup:
 
     images, labels = load_digits()
     train, test = split_train_test(images, labels, test_fraction=0.2, seed=0, stratify=labels)
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True,
-                              generator=random.Generator().manual_seed(args.seed))
-    test_loader = DataLoader(test, batch_size=512)
+    generator = random.Generator().manual_seed(args.seed)  # also under MPI: checkpoints then resume either way
+    if dist.is_initialized():
+        train_loader = DataLoader(train, batch_size=args.batch_size, generator=generator,
+                                  sampler=DistributedSampler(train, shuffle=True, seed=args.seed))
+    else:
+        train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, generator=generator)
+    test_loader = DataLoader(_shard(test), batch_size=512)
+    model = _replicated(model)
     optimizer = AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * _optimizer_steps(train_loader,
                                                                                                    args.accum))
@@ -73,25 +120,26 @@ def _digits(args: argparse.Namespace, model: Module) -> Setup:
                              f"{n_params:,} parameters", val_name="test")
 
 
-def _add_digits_arguments(p: argparse.ArgumentParser) -> None:
+def _add_digits_arguments(p: argparse.ArgumentParser, dropout: float) -> None:
     p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW's weight decay (default: %(default)s)")
+    p.add_argument("--dropout", type=float, default=dropout, help="dropout probability (default: %(default)s)")
 
 
 def _build_digits_mlp(args: argparse.Namespace) -> Setup:
-    return _digits(args, digits_mlp(args.hidden))
+    return _digits(args, digits_mlp(args.hidden, args.dropout))
 
 
 def _build_digits_cnn(args: argparse.Namespace) -> Setup:
-    return _digits(args, digits_cnn(args.channels))
+    return _digits(args, digits_cnn(args.channels, args.dropout))
 
 
 def _add_mlp_arguments(p: argparse.ArgumentParser) -> None:
-    _add_digits_arguments(p)
+    _add_digits_arguments(p, dropout=0.1)
     p.add_argument("--hidden", type=int, default=256, help="units per hidden layer (default: %(default)s)")
 
 
 def _add_cnn_arguments(p: argparse.ArgumentParser) -> None:
-    _add_digits_arguments(p)
+    _add_digits_arguments(p, dropout=0.2)
     p.add_argument("--channels", type=int, default=32, help="channels of the first conv layer (default: %(default)s)")
 
 
@@ -110,18 +158,24 @@ def _build_charlm(args: argparse.Namespace) -> Setup:
     val = CharDataset(text[split:], args.block_size, chars)
     generator = random.Generator().manual_seed(args.seed)
     windows = args.eval_every * args.accum * args.batch_size  # one "epoch" = eval_every optimizer steps
-    train_loader = DataLoader(train, batch_size=args.batch_size, generator=generator,
-                              sampler=RandomSampler(train, num_samples=windows, generator=generator))
+    if dist.is_initialized():
+        sampler = _FirstOfEpoch(DistributedSampler(train, shuffle=True, seed=args.seed), windows)
+    else:
+        sampler = RandomSampler(train, num_samples=windows, generator=generator)
+    train_loader = DataLoader(train, batch_size=args.batch_size, generator=generator, sampler=sampler)
     val_windows = range(0, len(val), args.block_size)[:args.val_windows]  # disjoint windows
-    val_loader = DataLoader(Subset(val, list(val_windows)), batch_size=128)
+    val_loader = DataLoader(_shard(Subset(val, list(val_windows))), batch_size=128)
     model = CharTransformer(train.vocab_size, args.block_size, args.dim, args.depth, args.heads, args.dropout)
-    optimizer = AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99), weight_decay=0.01)
+    trained = _replicated(model)
+    optimizer = AdamW(trained.parameters(), lr=args.lr, betas=(0.9, 0.99), weight_decay=0.01)
     warmup = max(1, args.steps // 10)
     scheduler = SequentialLR(optimizer, [LinearLR(optimizer, start_factor=0.1, total_iters=warmup),
                                          CosineAnnealingLR(optimizer, T_max=max(1, args.steps - warmup),
                                                            eta_min=args.lr / 10)], milestones=[warmup])
 
     def finish() -> None:
+        if not dist.is_main_process():
+            return
         prompt = train.encode("\n").view(1, -1)
         ids = model.generate(prompt, args.sample_length, temperature=args.temperature,
                              generator=random.Generator().manual_seed(args.seed))
@@ -129,7 +183,7 @@ def _build_charlm(args: argparse.Namespace) -> Setup:
         print(train.decode(ids[0, 1:]))
 
     n_params = sum(p.numel() for p in model.parameters())
-    return Setup(model, optimizer, scheduler, train_loader, val_loader, args.steps // args.eval_every,
+    return Setup(trained, optimizer, scheduler, train_loader, val_loader, args.steps // args.eval_every,
                  loss_fn=sequence_cross_entropy, finish=finish,
                  description=f"{len(text):,} characters of Shakespeare ({train.vocab_size} distinct), windows of "
                              f"{args.block_size}, {n_params:,} parameters, {args.steps} steps")
@@ -178,14 +232,26 @@ def blas_threads(n: int) -> contextlib.AbstractContextManager:
 
 
 def run_job(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Train job `name` with the command line's settings; return its history and final validation metrics."""
+    """Train job `name` with the command line's settings; return its history, final validation metrics and
+    trained model. Under an MPI launcher every rank runs it, in one process group."""
     if args.accum < 1:
         raise ValueError(f"--accum must be a positive number of micro-batches, got {args.accum}")
+    parallel = dist.launched_under_mpi()
+    if parallel:
+        dist.init_process_group("mpi")
     with blas_threads(args.threads):
-        return _run(name, args)
+        result = _run(name, args)
+    if parallel:  # not after a failure: a rank left waiting needs the abort that a broken group triggers at exit
+        dist.destroy_process_group()
+    return result
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """`print` on the ranks that do not print."""
 
 
 def _run(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    say = print if dist.is_main_process() else _silent
     out = args.out or os.path.join("runs", name)
     os.makedirs(out, exist_ok=True)
     random.manual_seed(args.seed)
@@ -194,7 +260,9 @@ def _run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     trainer = Trainer(setup.model, setup.optimizer, setup.loss_fn, scheduler=setup.scheduler,
                       accum_steps=args.accum, clip_grad_norm=args.clip or None, checkpoint_path=checkpoint,
                       checkpoint_every=args.checkpoint_every, progress=args.progress)
-    print(f"{name}: {setup.description}")
+    ranks = dist.get_world_size() if dist.is_initialized() else 1
+    say(f"{name}: {setup.description}" + (f"; {ranks} ranks, --batch-size {args.batch_size} each" if ranks > 1
+                                          else ""))
     if args.resume:
         try:
             trainer.load_checkpoint(args.resume)
@@ -203,12 +271,12 @@ def _run(name: str, args: argparse.Namespace) -> dict[str, Any]:
         except RuntimeError as e:  # the model's load_state_dict: different keys or shapes
             raise ValueError(f"cannot resume from {args.resume}: {e}\n(resume with the model options of the run "
                              "that wrote it)") from None
-        print(f"resumed from {args.resume} at epoch {trainer.epoch}, step {trainer.step}")
+        say(f"resumed from {args.resume} at epoch {trainer.epoch}, step {trainer.step}")
     start = time.perf_counter()
     with profile() if args.profile else contextlib.nullcontext() as prof:
         history = trainer.fit(setup.train_loader, setup.epochs, setup.val_loader)
     elapsed = time.perf_counter() - start
-    if prof is not None:
+    if prof is not None and dist.is_main_process():
         print(prof.table(row_limit=25))
         trace = os.path.join(out, "trace.json")
         prof.export_chrome_trace(trace)
@@ -220,12 +288,13 @@ def _run(name: str, args: argparse.Namespace) -> dict[str, Any]:
     line = f"final {what} loss {final['loss']:.4f}"
     if "accuracy" in final:
         line += f", {what} accuracy {100 * final['accuracy']:.2f}%"
-    print(f"{line} after {trainer.epoch} epochs, {trainer.step} steps ({elapsed:.1f} s)")
-    plot = plot_history(history, os.path.join(out, "curves.png"), title=name)
-    print(f"wrote {checkpoint} and {plot}")
+    say(f"{line} after {trainer.epoch} epochs, {trainer.step} steps ({elapsed:.1f} s)")
+    if dist.is_main_process():
+        plot = plot_history(history, os.path.join(out, "curves.png"), title=name)
+        print(f"wrote {checkpoint} and {plot}")
     if setup.finish is not None:
         setup.finish()
-    return {"history": history, "final": final}
+    return {"history": history, "final": final, "model": trainer.module}
 
 
 __all__ = ["Job", "Setup", "JOBS", "run_job", "blas_threads"]

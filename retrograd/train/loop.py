@@ -10,20 +10,30 @@ step/epoch/batch counters and running epoch totals, the history, and the random 
 default generator and the train loader's `generator`, now and at the start of the epoch. Resuming mid-epoch
 restores the epoch-start state, replays the loader's order and skips the batches already done, so a resumed
 run gives the same numbers as an uninterrupted one.
+
+Data-parallel training: give a `DistributedDataParallel` model and a loader whose sampler is a
+`DistributedSampler` (its `set_epoch` is called each epoch). Micro-batches before the last of a group run under
+`no_sync()`; each optimizer step sums the step's loss and totals over the ranks, and evaluation sums its totals,
+so the history and every decision taken from it (ReduceLROnPlateau) are the same on every rank. Only rank 0
+logs, shows the progress bar and writes checkpoints, which hold the model without its wrapper.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .. import random
 from ..autograd import no_grad
+from ..dtypes import float64
 from ..nn import functional as F
 from ..nn.modules.module import Module
 from ..nn.utils import clip_grad_norm_
+from ..ops.creation import tensor
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..serialization import load, save
 from ..tensor import Tensor
@@ -51,6 +61,13 @@ class Totals:
             self.correct += int((output.argmax(-1) == targets).sum().item())
             self.counted += targets.numel()
 
+    def merge(self, other: Totals) -> None:
+        """Add another pass's sums (not its time)."""
+        self.loss += other.loss
+        self.samples += other.samples
+        self.correct += other.correct
+        self.counted += other.counted
+
     def summary(self) -> dict[str, float]:
         """Mean loss, and accuracy when the outputs were class scores."""
         if not self.samples:
@@ -69,6 +86,23 @@ def _is_classification(output: Tensor, targets: Any) -> bool:
     """Class scores (..., C) against integer labels (...): accuracy is defined."""
     return (isinstance(output, Tensor) and isinstance(targets, Tensor) and not targets.dtype.is_floating_point
             and output.dim() == targets.dim() + 1 and tuple(output.shape[:-1]) == tuple(targets.shape))
+
+
+def _summed(totals: Totals, *extra: float) -> tuple[Totals, list[float]]:
+    """`totals` (and `extra` numbers) summed over the ranks of the process group, in one all-reduce."""
+    from ..distributed import all_reduce
+
+    values = tensor([totals.loss, totals.samples, totals.correct, totals.counted, *extra], dtype=float64)
+    all_reduce(values)
+    loss, samples, correct, counted, *rest = values.tolist()
+    return Totals(loss, round(samples), round(correct), round(counted), totals.seconds), rest
+
+
+def _set_epoch(loader: Iterable, epoch: int) -> None:
+    """Tell the loader's sampler which epoch starts (DistributedSampler shuffles by seed + epoch)."""
+    set_epoch = getattr(getattr(loader, "sampler", None), "set_epoch", None)
+    if callable(set_epoch):
+        set_epoch(epoch)
 
 
 def _length(loader: Iterable) -> int | None:
@@ -90,6 +124,9 @@ class Trainer:
       `load_checkpoint(path)` resumes from one.
     - `progress`: a tqdm bar per epoch (loss, samples/s). `log`: called with one line per epoch (None: quiet).
     - `device`: where batches are moved (the model should already be there).
+
+    With a `DistributedDataParallel` model every rank runs the loop; `module` is the model without the wrapper.
+    `evaluate` and `save_checkpoint` are then collective in effect: every rank calls them (only rank 0 writes).
     """
 
     def __init__(self, model: Module, optimizer: Any, loss_fn: Callable[[Any, Any], Tensor] = F.cross_entropy, *,
@@ -107,10 +144,12 @@ class Trainer:
         if checkpoint_every is not None and checkpoint_path is None:
             raise ValueError("Trainer: checkpoint_every needs a checkpoint_path to write to")
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self._ddp, self._world, self._main = _replication(model)
+        self.module = model if self._ddp is None else self._ddp.module
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
         self.accum_steps, self.clip_grad_norm = accum_steps, clip_grad_norm
         self.checkpoint_path, self.checkpoint_every = checkpoint_path, checkpoint_every
-        self.progress, self.log, self.device = progress, log, device
+        self.progress, self.log, self.device = progress and self._main, log if self._main else None, device
         self.step = 0  # optimizer steps taken
         self.epoch = 0  # epochs completed
         self.history: dict[str, list] = {key: [] for key in HISTORY_KEYS}
@@ -118,6 +157,7 @@ class Trainer:
         self._pending = 0  # micro-batches whose gradients wait for an optimizer step
         self._step_loss = 0.0
         self._totals = Totals()
+        self._unsynced = Totals()  # this rank's sums since the last optimizer step (data-parallel only)
         self._loader: Iterable | None = None
         self._rng: dict | None = None  # random state to apply when training (re)starts
         self._epoch_rng: dict | None = None  # random state at the start of the current epoch
@@ -134,7 +174,11 @@ class Trainer:
     def _train_epoch(self, loader: Iterable, epochs: int) -> None:
         self.model.train()
         self.optimizer.zero_grad()  # gradients left from before training must not join the first step
+        _set_epoch(loader, self.epoch)
         n = _length(loader)
+        if n is None and self._ddp is not None and self.accum_steps > 1:
+            raise ValueError("Trainer: with DistributedDataParallel and accum_steps > 1 the train loader needs a "
+                             "len(), so that every rank knows which micro-batch ends each group")
         bar = ProgressBar(n, f"epoch {self.epoch + 1}/{epochs}", self.progress, initial=self._batch)
         last = time.perf_counter()
         try:
@@ -142,14 +186,16 @@ class Trainer:
                 inputs, targets = self._unpack(batch)
                 group_start = self._batch - self._pending
                 group = self.accum_steps if n is None else min(self.accum_steps, n - group_start)
-                output = self.model(inputs)
-                loss = self.loss_fn(output, targets)
-                (loss / group).backward()
+                local = self._ddp is not None and self._pending + 1 < group  # not the group's last: no averaging
+                with self._ddp.no_sync() if local else contextlib.nullcontext():
+                    output = self.model(inputs)
+                    loss = self.loss_fn(output, targets)
+                    (loss / group).backward()
                 value = loss.item()
                 self._batch += 1
                 self._pending += 1
                 self._step_loss += value / group
-                self._totals.add(output, targets, value)
+                (self._totals if self._ddp is None else self._unsynced).add(output, targets, value)
                 now = time.perf_counter()
                 self._totals.seconds += now - last
                 last = now
@@ -186,6 +232,8 @@ class Trainer:
         return inputs, targets
 
     def _optimizer_step(self) -> None:
+        if self._ddp is not None:
+            self._sync_metrics()
         if self.clip_grad_norm is not None:
             self.history["grad_norm"].append(clip_grad_norm_(self.model.parameters(), self.clip_grad_norm).item())
         self.history["lr"].append(float(self.optimizer.param_groups[0]["lr"]))
@@ -198,6 +246,13 @@ class Trainer:
             self.scheduler.step()
         if self.checkpoint_every is not None and self.step % self.checkpoint_every == 0:
             self.save_checkpoint()
+
+    def _sync_metrics(self) -> None:
+        """Make the step's loss the mean over the ranks and add every rank's batches to the epoch's totals."""
+        step, (loss,) = _summed(self._unsynced, self._step_loss)
+        self._totals.merge(step)
+        self._step_loss = loss / self._world
+        self._unsynced = Totals()
 
     def _end_epoch(self, val_loader: Iterable | None, epochs: int) -> None:
         h = self.history
@@ -235,7 +290,8 @@ class Trainer:
 
     # ---- evaluation -------------------------------------------------------------------------------------
     def evaluate(self, loader: Iterable) -> dict[str, float]:
-        """Mean loss (and accuracy, for class scores) over a loader, in eval mode without gradients."""
+        """Mean loss (and accuracy, for class scores) over a loader, in eval mode without gradients. With
+        DistributedDataParallel: over the batches of every rank (each may hold a share of the data, or all of it)."""
         was_training = self.model.training
         self.model.eval()
         totals = Totals()
@@ -247,6 +303,8 @@ class Trainer:
                     totals.add(output, targets, self.loss_fn(output, targets).item())
         finally:
             self.model.train(was_training)
+        if self._ddp is not None:
+            totals, _ = _summed(totals)
         return totals.summary()
 
     # ---- checkpoints ------------------------------------------------------------------------------------
@@ -269,11 +327,11 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs: model, optimizer, scheduler, counters, history, random state."""
         return {
-            "model": self.model.state_dict(),
+            "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "progress": {"step": self.step, "epoch": self.epoch, "batch": self._batch,
-                         "totals": dataclasses.asdict(self._totals)},
+                         "totals": dataclasses.asdict(self._totals), "world_size": self._world},
             "history": self.history,
             "rng": self._rng_state(),
             "epoch_rng": self._epoch_rng,
@@ -288,27 +346,45 @@ class Trainer:
             raise ValueError("Trainer.load_state_dict: the checkpoint was written "
                              f"{'without' if state['scheduler'] is None else 'with'} an LR scheduler, but this "
                              f"Trainer has {'one' if self.scheduler is not None else 'none'}")
-        self.model.load_state_dict(state["model"])
+        progress = state["progress"]
+        world = progress.get("world_size", 1)
+        if progress["batch"] and world != self._world:
+            raise ValueError(f"Trainer.load_state_dict: the checkpoint was written in the middle of an epoch by "
+                             f"{world} process{'es' if world != 1 else ''}, and its batch counts hold only for "
+                             f"{world}; resume it on {world} (mpiexec -n {world}), or from a checkpoint written at "
+                             "the end of an epoch")
+        self.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
-        progress = state["progress"]
         self.step, self.epoch, self._batch = progress["step"], progress["epoch"], progress["batch"]
         self._totals = Totals(**progress["totals"])
         self.history = {key: list(state["history"].get(key, [])) for key in HISTORY_KEYS}
         self._rng, self._epoch_rng = state["rng"], state["epoch_rng"]
-        self._pending, self._step_loss = 0, 0.0
+        self._pending, self._step_loss, self._unsynced = 0, 0.0, Totals()
 
     def save_checkpoint(self, path: str | os.PathLike | None = None) -> None:
-        """Write `state_dict()` to `path` (default: `checkpoint_path`) with `retrograd.save`."""
+        """Write `state_dict()` to `path` (default: `checkpoint_path`) with `retrograd.save`; with
+        DistributedDataParallel only rank 0 writes (every rank holds the same state)."""
         path = path if path is not None else self.checkpoint_path
         if path is None:
             raise ValueError("Trainer.save_checkpoint: give a path (or set checkpoint_path)")
-        save(self.state_dict(), path)
+        if self._main:
+            save(self.state_dict(), path)
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
-        """Resume from a checkpoint written by `save_checkpoint`."""
+        """Resume from a checkpoint written by `save_checkpoint` (with DistributedDataParallel: on every rank)."""
         self.load_state_dict(load(path))
+
+
+def _replication(model: Module) -> tuple[Any, int, bool]:
+    """(the DistributedDataParallel wrapper or None, number of ranks, whether this rank logs and writes)."""
+    parallel = sys.modules.get("retrograd.nn.parallel.distributed")  # not loaded: the model cannot be wrapped
+    if parallel is None or not isinstance(model, parallel.DistributedDataParallel):
+        return None, 1, True
+    from .. import distributed as dist
+
+    return model, dist.get_world_size(), dist.get_rank() == 0
 
 
 def _metrics(m: dict[str, float]) -> str:

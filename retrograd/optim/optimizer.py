@@ -23,6 +23,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..device import namespace_of
 from ..ops.creation import tensor as _tensor
 from ..tensor import Tensor
+from ..utils.grads import zero_grads
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 
@@ -167,18 +168,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: to None (the default), or to zeros in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                    p.grad.zero_()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # ---- state dicts ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ...device import device as _device_cls
 from ...device import namespace, to_device_arg
 from ...ops.creation import from_dlpack
 from ...tensor import Tensor
+from ...utils.grads import zero_grads
 from ...utils.hooks import RemovableHandle
 from ..parameter import Parameter
 
@@ -493,17 +494,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default), or to zeros in place."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                if p.grad.grad_fn is not None:
-                    p.grad.detach_()
-                else:
-                    p.grad.requires_grad_(False)
-                p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     # ---- conversions -----------------------------------------------------------------
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:

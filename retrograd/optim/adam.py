@@ -40,14 +40,21 @@ class Adam(Optimizer):
             p *= 1 - lr * wd                                 # θ ← θ − γλθ
         elif wd != 0:
             g = g + wd * p                                   # g ← g + λθ
-        m += (1 - beta1) * (g - m)                           # m ← β₁m + (1−β₁)g
+        tmp = xp.subtract(g, m)                              # one scratch array: every pass below writes in place
+        tmp *= 1 - beta1
+        m += tmp                                             # m ← β₁m + (1−β₁)g
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
         v *= beta2
-        v += (1 - beta2) * g * g                             # v ← β₂v + (1−β₂)g²
+        v += tmp                                             # v ← β₂v + (1−β₂)g²
         if group["amsgrad"]:
             v = xp.maximum(s["max_exp_avg_sq"], v, out=s["max_exp_avg_sq"])  # v_max ← max(v_max, v)
-        bias_correction1, bias_correction2 = 1 - beta1 ** t, 1 - beta2 ** t
-        denom = xp.sqrt(v) / s.expand(bias_correction2 ** 0.5) + eps  # √v̂ + ε
-        p -= s.expand(lr / bias_correction1) * (m / denom)  # θ ← θ − γm̂/(√v̂ + ε)
+        root_bc2 = s.expand((1 - beta2 ** t) ** 0.5)
+        xp.sqrt(v, out=tmp)
+        tmp += eps * root_bc2                                # √v̂ + ε, scaled by √(1−β₂ᵗ)
+        xp.divide(m, tmp, out=tmp)
+        tmp *= s.expand(lr / (1 - beta1 ** t)) * root_bc2
+        p -= tmp                                             # θ ← θ − γm̂/(√v̂ + ε)
 
 
 def _check_adam_options(lr, betas, eps: float, weight_decay: float) -> None:

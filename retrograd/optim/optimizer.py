@@ -28,7 +28,7 @@ from ..utils.grads import zero_grads
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 
 _NO_STATE: dict = {}
-_PIECE = 1 << 15  # elements updated at a time: a piece's arrays and temporaries stay in cache between formulas
+_PIECE = 1 << 17  # elements updated at a time: a piece's arrays and temporaries stay in cache between formulas
 
 
 def _scalar_dtype() -> _dt.dtype:
@@ -308,10 +308,7 @@ class _Flat:
         has = [p.grad is not None for p in self.params]
         if not any(has):
             return None
-        grads = [p.grad._data.reshape(-1) for p in self.params if p.grad is not None]
-        grad = self.xp.concatenate(grads, dtype=self.param.dtype) if len(grads) > 1 else \
-            grads[0].astype(self.param.dtype, copy=True)
-        return _Work(self, has, grad, new)
+        return _Work(self, has, new)
 
 
 class _Work:
@@ -322,15 +319,17 @@ class _Work:
     change `param` and the state arrays in place; `commit` writes a gathered subset back.
     """
 
-    def __init__(self, flat: _Flat, has: list[bool], grad, new: set[int]):
+    def __init__(self, flat: _Flat, has: list[bool], new: set[int]):
         xp = flat.xp
-        self.flat, self.xp, self.grad = flat, xp, grad
+        self.flat, self.xp = flat, xp
         self.all = all(has)
         self.params = flat.params if self.all else [p for p, h in zip(flat.params, has) if h]
-        if grad.size != sum(p._data.size for p in self.params):
-            bad = next(p for p in self.params if p.grad.shape != p.shape)
-            raise RuntimeError(f"optimizer step: a parameter of shape {tuple(bad.shape)} has a gradient of shape "
-                               f"{tuple(bad.grad.shape)}")
+        for p in self.params:
+            if p.grad.shape != p.shape:
+                raise RuntimeError(f"optimizer step: a parameter of shape {tuple(p.shape)} has a gradient of shape "
+                                   f"{tuple(p.grad.shape)}")
+        self.grads = [p.grad._data.reshape(-1) for p in self.params]
+        self._grad = None
         self.sizes = flat.sizes if self.all else [p._data.size for p in self.params]
         self.select = None if self.all else xp.repeat(xp.asarray(has), flat.sizes)
         self.param = self._take(flat.param)
@@ -344,6 +343,26 @@ class _Work:
             mine = steps[index]
             self.step = float(mine[0]) if bool((mine == mine[0]).all()) else mine.astype(_dt.float64.np)
 
+    @property
+    def grad(self):
+        """The gradients as one array in the parameters' dtype (gathered on first use: pieces read views)."""
+        if self._grad is None:
+            self._grad = self._gather(0, self.param.size)
+        return self._grad
+
+    def _gather(self, a: int, b: int):
+        """Elements a:b of the concatenated gradients: a view where they lie in one parameter's gradient."""
+        parts, start = [], 0
+        for g in self.grads:
+            end = start + g.size
+            if end > a and start < b:
+                parts.append(g[max(a - start, 0):min(b, end) - start])
+            start = end
+        dtype = self.param.dtype
+        if len(parts) == 1 and parts[0].dtype == dtype:
+            return parts[0]  # updates never write into the gradient
+        return self.xp.concatenate(parts, dtype=dtype)
+
     def pieces(self) -> list[_Work]:
         """The work in cache-sized pieces, when every element follows the same formulas (one step count,
         state all new or all old); else whole."""
@@ -354,7 +373,7 @@ class _Work:
         pieces = []
         for a in range(0, n, _PIECE):
             piece = copy.copy(self)
-            piece.param, piece.grad = self.param[a:a + _PIECE], self.grad[a:a + _PIECE]
+            piece.param, piece._grad = self.param[a:a + _PIECE], self._gather(a, a + _PIECE)
             piece.state = {k: v[a:a + _PIECE] for k, v in self.state.items()}
             pieces.append(piece)
         return pieces

@@ -4,6 +4,8 @@
   with the flipped kernel (`_gather_geometry`); strided ones keep col2im's scattered adds.
 - Max pooling runs a running max over the kernel's offsets; a given `arg` (double backward) gathers
   from im2col's columns. Both must pick the same element, NaN included.
+- The first-order backward of the hot elementwise, reduction and shape ops (`Node.backward_arrays`, one
+  expression on arrays) must give exactly the values and dtypes of their Tensor formula (`Node.backward`).
 """
 import numpy as np
 import pytest
@@ -81,3 +83,99 @@ def test_running_max_matches_gather_and_torch(kernel, stride, padding):
     ry.backward(rg.tensor(g))
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(rx.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
+def _pair(op, shapes, dtype):
+    """(output, gradient) of `op` on inputs of `shapes` (None: the Python number 1.5) that require grad."""
+    inputs = [1.5 if s is None else rg.tensor((GEN.standard_normal(s) + 2).astype(dtype), requires_grad=True)
+              for s in shapes]
+    y = op(*inputs)
+    return y, rg.tensor(GEN.standard_normal(tuple(y.shape)).astype(dtype))
+
+
+FAST_OPS = {
+    "add": (lambda a, b: a + b, [(3, 4), (4,)]),
+    "add_scalar": (lambda a, b: a + b, [(3, 4), None]),
+    "sub": (lambda a, b: a - b, [(3, 1), (3, 4)]),
+    "rsub_scalar": (lambda a, b: b - a, [(3, 4), None]),
+    "mul": (lambda a, b: a * b, [(2, 3, 4), (3, 1)]),
+    "mul_scalar": (lambda a, b: a * b, [(5,), None]),
+    "div": (lambda a, b: a / b, [(3, 4), (3, 4)]),
+    "rdiv_scalar": (lambda a, b: b / a, [(3, 4), None]),
+    "neg": (lambda a: -a, [(3, 4)]),
+    "exp": (lambda a: a.exp(), [(3, 4)]),
+    "log": (lambda a: a.log(), [(3, 4)]),
+    "tanh": (lambda a: a.tanh(), [(3, 4)]),
+    "sigmoid": (lambda a: a.sigmoid(), [(3, 4)]),
+    "relu": (lambda a: (a - 2).relu(), [(3, 4)]),
+    "pow": (lambda a: a ** 3, [(3, 4)]),
+    "pow_half": (lambda a: a ** 0.5, [(3, 4)]),
+    "pow_zero": (lambda a: a ** 0, [(3, 4)]),
+    "sum": (lambda a: a.sum(), [(3, 4)]),
+    "sum_dim": (lambda a: a.sum(1), [(3, 4, 2)]),
+    "sum_keepdim": (lambda a: a.sum((0, 2), keepdim=True), [(3, 4, 2)]),
+    "mean": (lambda a: a.mean(), [(3, 4)]),
+    "mean_dim": (lambda a: a.mean(-1), [(3, 4)]),
+    "reshape": (lambda a: a.reshape(4, 3), [(3, 4)]),
+    "permute": (lambda a: a.permute(2, 0, 1), [(3, 4, 2)]),
+    "scalar_tensor": (lambda a: (a * a).tanh(), [()]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(FAST_OPS))
+def test_backward_arrays_matches_tensor_formula(name, dtype):
+    op, shapes = FAST_OPS[name]
+    y, g = _pair(op, shapes, dtype)
+    node = y.grad_fn
+    assert node.backward_arrays is not None, f"{node.name} has no first-order fast path"
+    with rg.no_grad():
+        expected = node.backward(g)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    fast = node.backward_arrays(g._data)
+    assert len(fast) == len(expected)
+    for f, e in zip(fast, expected):
+        assert (f is None) == (e is None)
+        if e is not None:
+            f = np.asarray(f)
+            assert f.dtype == e._data.dtype and f.shape == e._data.shape
+            np.testing.assert_array_equal(f, e._data)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_order_backward_matches_recorded_backward(dtype):
+    """.backward() (fast paths) against autograd.grad with create_graph=True (Tensor formulas), bit for bit."""
+    def chain(x, w):
+        h = ((x * w + 0.1).tanh() - x / (w + 3)).sigmoid() ** 2
+        return (h.reshape(-1, 2).permute(1, 0).exp().log().relu() - h.mean()).sum()
+    x = rg.tensor(GEN.standard_normal((3, 4)).astype(dtype), requires_grad=True)
+    w = rg.tensor(GEN.standard_normal(4).astype(dtype), requires_grad=True)
+    chain(x, w).backward()
+    gx, gw = rg.autograd.grad(chain(x, w), (x, w), create_graph=True)
+    for fast, ref in ((x.grad, gx), (w.grad, gw)):
+        assert fast.dtype == ref.dtype and not fast.requires_grad
+        np.testing.assert_array_equal(fast.numpy(), ref.detach().numpy())
+
+
+def test_tensor_exponent_declines_the_fast_path():
+    a = rg.tensor([1.0, 2.0], requires_grad=True)
+    b = rg.tensor([2.0, 3.0], requires_grad=True)
+    node = (a ** b).grad_fn
+    assert node.backward_arrays(np.ones(2)) is None
+    (a ** b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 8 * np.log(2.0)])
+
+
+def test_fast_path_checks_in_place_changes_and_release():
+    a = rg.tensor([1.0, 2.0], requires_grad=True)
+    x = a * 1.0
+    y = x * x
+    x.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    z = (a * 2).tanh()
+    z.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        z.sum().backward()
+    node = z.grad_fn
+    assert node._out is None and node._freed

@@ -78,24 +78,21 @@ def _capture_key(t):
     return t if t.grad_fn is None else (t.grad_fn, t._out_nr)
 
 
-def _discover(roots):
-    """Count the edges into every node and leaf reachable from the roots."""
-    deps: dict = {}
-    stack = list(dict.fromkeys(roots))  # each node once, even when several roots share it
-    seen = set(stack)
+def _discover(roots) -> dict:
+    """Count the edges into every node and leaf reachable from the roots (its keys: all of them)."""
+    deps = dict.fromkeys(roots, 0)  # each root once, even when several outputs share it
+    stack = [r for r in deps if isinstance(r, Node)]
     while stack:
-        node = stack.pop()
-        if not isinstance(node, Node):
-            continue
-        for e in node.edges:
-            if e is None:
-                continue
-            target = e[0]
-            deps[target] = deps.get(target, 0) + 1
-            if target not in seen:
-                seen.add(target)
-                stack.append(target)
-    return deps, seen
+        for e in stack.pop().edges:
+            if e is not None:
+                target = e[0]
+                if target in deps:
+                    deps[target] += 1
+                else:
+                    deps[target] = 1
+                    if isinstance(target, Node):
+                        stack.append(target)
+    return deps
 
 
 def _needed(seen, targets) -> set:
@@ -122,14 +119,14 @@ def run(tensors, grads, retain_graph, create_graph, inputs, accumulate: bool):
     if retain_graph is None:
         retain_graph = create_graph
     roots = [t.grad_fn if t.grad_fn is not None else t for t in tensors]
-    deps, seen = _discover(roots)
+    deps = _discover(roots)
 
     capture = None
     needed = None
     if inputs is not None:
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         capture = {_capture_key(t) for t in inputs}
-        needed = _needed(seen, [k if isinstance(k, Tensor) else k[0] for k in capture])
+        needed = _needed(deps, [k if isinstance(k, Tensor) else k[0] for k in capture])
         deps = _restricted_deps(needed)
     captured: dict = {}
 
@@ -196,9 +193,24 @@ def _restricted_deps(needed) -> dict:
 
 
 def _call_backward(node: Node, gs: list) -> tuple:
-    res = node.backward(gs[0]) if node.n_outputs == 1 else node.backward(*gs)
-    if type(res) is not tuple:
-        res = (res,)
+    res = None
+    if node.backward_arrays is not None and not _state.enabled:  # first order: the node's fast path
+        g = gs[0]._data
+        arrays = node.backward_arrays(g)
+        if arrays is not None:
+            kind = type(g)
+            res = []
+            for a in arrays:
+                if a is not None:
+                    if type(a) is not kind:  # a ufunc on 0-dim arrays returns a scalar: as in Node.__call__
+                        a = node.xp.asarray(a)
+                    a = _make(a)
+                res.append(a)
+            res = tuple(res)
+    if res is None:
+        res = node.backward(gs[0]) if node.n_outputs == 1 else node.backward(*gs)
+        if type(res) is not tuple:
+            res = (res,)
     if len(res) != len(node.edges):
         raise RuntimeError(f"{node.name} returned {len(res)} gradients, expected {len(node.edges)}")
     shapes = node.in_shapes
@@ -275,3 +287,6 @@ class _Anomaly:
 _anomaly = _Anomaly
 
 from ..tensor import Tensor  # noqa: E402
+
+_state = grad_mode.state
+_make = Tensor._make

@@ -14,6 +14,12 @@ when `create_graph=True` the backward pass is itself recorded and can be
 differentiated again; otherwise grad mode is off during backward and those ops
 record nothing.
 
+A hot single-output op may also define `backward_arrays(self, grad)`: the same formula on
+arrays, in one expression, returning a tuple of arrays (None where no gradient is
+needed), or None to fall back to `backward`. The engine uses it only when grad mode
+is off (first-order backward), where it skips a Node and a Tensor per term of the
+formula; `backward` stays the reference, and both must agree in values and dtypes.
+
 Calling an op instance on Tensors (`Exp()(x)`) runs forward and, only when grad
 mode is on and some input requires grad, records the node: an edge per input
 (`(producer node, output index)`, `(leaf tensor, 0)`, or None) and what backward
@@ -38,6 +44,7 @@ class Node:
     saves_output = False  # backward reads `self.saved_output()`
     broadcasts = False  # the engine sums each input's gradient back to that input's shape
     n_outputs = 1
+    backward_arrays = None  # the optional first-order fast path (see the module's docstring)
     xp = _DEFAULT_NAMESPACE  # the array library of the inputs (set per node when not the default)
 
     # per-node state with class-level defaults, so recording writes only what it needs
@@ -86,31 +93,27 @@ class Node:
     def _record(self, inputs, out) -> None:
         edges = []
         versions = []
-        differ = False
-        shape = None if out is None else out.shape  # multi-output nodes pass no single output
         for t in inputs:
-            if not isinstance(t, Tensor):
-                edges.append(None)
-                versions.append(None)
-                continue
-            if t.grad_fn is not None:
-                edges.append((t.grad_fn, t._out_nr))
-            elif t._requires_grad:
-                edges.append((t, 0))
+            if isinstance(t, Tensor):
+                fn = t.grad_fn
+                edges.append((fn, t._out_nr) if fn is not None else (t, 0) if t._requires_grad else None)
+                base = t._base
+                versions.append(t._version if base is None else base._version)
             else:
                 edges.append(None)
-            base = t._base
-            versions.append(t._version if base is None else base._version)
-            if shape is not None and t._data.shape != shape:
-                differ = True
+                versions.append(None)
         self.edges = tuple(edges)
         if self.saves_inputs:
             self._saved = inputs
             self._versions = versions
         if self.saves_output:
             self._out = out
-        if differ and self.broadcasts:  # remember the shapes the engine will have to sum back to
-            self.in_shapes = tuple([t._data.shape if isinstance(t, Tensor) else None for t in inputs])
+        if self.broadcasts and out is not None:  # multi-output nodes pass no single output
+            shape = out.shape
+            for t in inputs:
+                if isinstance(t, Tensor) and t._data.shape != shape:  # the shapes the engine will sum back to
+                    self.in_shapes = tuple([t._data.shape if isinstance(t, Tensor) else None for t in inputs])
+                    break
 
     @property
     def name(self) -> str:
@@ -133,21 +136,32 @@ class Node:
         saved = self._saved
         if saved is None:
             raise _freed_error(self)
-        for i, t in enumerate(saved):
-            v = self._versions[i]
-            if v is not None and version_of(t) != v:
+        for t, v in zip(saved, self._versions):
+            if v is not None and (t._version if t._base is None else t._base._version) != v:
                 raise _version_error(self, t, v)
         return saved
 
-    def saved_output(self):
-        """The output of forward as a Tensor; in a recorded backward it keeps this node as grad_fn."""
-        if self._out is None:
+    def saved_arrays(self) -> list:
+        """The arrays (or scalars) of the saved inputs, for `backward_arrays`: checked like `saved_tensors`."""
+        arrays = []  # a loop, not a comprehension: this runs once per node in every backward
+        for t in self.saved_tensors:
+            arrays.append(t._data if isinstance(t, Tensor) else t)
+        return arrays
+
+    def saved_output_array(self):
+        """The output of forward as an array, checked against in-place changes since."""
+        out = self._out
+        if out is None:
             raise _freed_error(self)
         if self._out_dirty:
             raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an "
-                               f"inplace operation: the output of {self.name} (shape {tuple(self._out.shape)}) "
+                               f"inplace operation: the output of {self.name} (shape {tuple(out.shape)}) "
                                f"was changed in place after it was saved for backward.")
-        t = Tensor._make(self._out)
+        return out
+
+    def saved_output(self):
+        """The output of forward as a Tensor; in a recorded backward it keeps this node as grad_fn."""
+        t = Tensor._make(self.saved_output_array())
         if _state.enabled:
             t._requires_grad = True
             t.grad_fn = self
@@ -156,10 +170,13 @@ class Node:
     def release(self) -> None:
         """Free what backward needed (saved tensors, arrays); small parameters stay."""
         d = self.__dict__
-        for k in [k for k, v in d.items() if type(v) in _NAMESPACES or isinstance(v, Tensor)]:
-            del d[k]
-        self._saved = self._out = None
-        self._freed = True
+        d.pop("_saved", None)
+        d.pop("_out", None)
+        d.pop("_versions", None)
+        if d:  # only nodes that keep more than what _record saved pay for the scan
+            for k in [k for k, v in d.items() if type(v) in _NAMESPACES or isinstance(v, Tensor)]:
+                del d[k]
+        d["_freed"] = True
 
     def __getattr__(self, name):
         # Reached only for attributes that are missing: after release, or on a bug.

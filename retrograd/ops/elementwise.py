@@ -157,6 +157,8 @@ class Add(Node):
     def backward(self, grad):
         return grad, grad
 
+    backward_arrays = backward
+
 
 class Sub(Node):
     broadcasts = True
@@ -166,6 +168,8 @@ class Sub(Node):
 
     def backward(self, grad):
         return grad, -grad if self.needs_input_grad(1) else None
+
+    backward_arrays = backward
 
 
 class Mul(Node):
@@ -180,6 +184,11 @@ class Mul(Node):
         return (grad * b if self.needs_input_grad(0) else None,
                 grad * a if self.needs_input_grad(1) else None)
 
+    def backward_arrays(self, grad):
+        a, b = self.saved_arrays()
+        edges = self.edges
+        return grad * b if edges[0] is not None else None, grad * a if edges[1] is not None else None
+
 
 class Div(Node):
     broadcasts = True
@@ -193,6 +202,11 @@ class Div(Node):
         ga = grad / b
         return (ga if self.needs_input_grad(0) else None,
                 -ga * a / b if self.needs_input_grad(1) else None)
+
+    def backward_arrays(self, grad):
+        a, b = self.saved_arrays()
+        ga = grad / b
+        return ga if self.edges[0] is not None else None, -ga * a / b if self.edges[1] is not None else None
 
 
 class Pow(Node):
@@ -221,6 +235,12 @@ class Pow(Node):
             else:
                 gb = grad * out * (math.log(a) if a > 0 else math.nan)
         return ga, gb
+
+    def backward_arrays(self, grad):
+        a, b = self.saved_tensors
+        if isinstance(b, Tensor):  # a tensor exponent: the Tensor formula, with its masks
+            return None
+        return (grad * b * self.xp.power(a._data, b - 1) if b != 0 else grad * 0), None
 
 
 class Remainder(Node):
@@ -431,6 +451,9 @@ class Neg(Node):
     def backward(self, grad):
         return -grad
 
+    def backward_arrays(self, grad):
+        return (-grad,)
+
 
 class Exp(Node):
     saves_output = True
@@ -441,6 +464,9 @@ class Exp(Node):
     def backward(self, grad):
         return grad * self.saved_output()
 
+    def backward_arrays(self, grad):
+        return (grad * self.saved_output_array(),)
+
 
 class Log(Node):
     saves_inputs = True
@@ -450,6 +476,9 @@ class Log(Node):
 
     def backward(self, grad):
         return grad / self.saved_tensors[0]
+
+    def backward_arrays(self, grad):
+        return (grad / self.saved_arrays()[0],)
 
 
 class Log1p(Node):
@@ -523,6 +552,10 @@ class Tanh(Node):
         y = self.saved_output()
         return grad * (1 - y * y)
 
+    def backward_arrays(self, grad):
+        y = self.saved_output_array()
+        return (grad * (1 - y * y),)
+
 
 class Sigmoid(Node):
     saves_output = True
@@ -535,6 +568,10 @@ class Sigmoid(Node):
         y = self.saved_output()
         return grad * y * (1 - y)
 
+    def backward_arrays(self, grad):
+        y = self.saved_output_array()
+        return (grad * y * (1 - y),)
+
 
 class Relu(Node):
     saves_output = True
@@ -544,6 +581,9 @@ class Relu(Node):
 
     def backward(self, grad):
         return grad * (self.saved_output() > 0)
+
+    def backward_arrays(self, grad):
+        return (grad * (self.saved_output_array() > 0),)
 
 
 class Erf(Node):
@@ -614,7 +654,7 @@ def _unary(node_cls, floating: bool = True, on_bool: tuple | None = None):
             raise TypeError(f"{node_cls.__name__.lower()}(): argument 'input' must be Tensor, "
                             f"not {type(input).__name__}")
         if floating:
-            return node_cls()(as_float(input))
+            return node_cls()(input if input._data.dtype.kind == "f" else as_float(input))
         if on_bool is not None and input._data.dtype.kind == "b":
             raise on_bool[0](on_bool[1])
         return node_cls()(input)

@@ -45,7 +45,7 @@ def _numel(shape: tuple, dims: tuple) -> int:
 
 
 def keep_reduced(grad: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
-    """The gradient of a reduction with its reduced dims as size 1, ready to broadcast."""
+    """The gradient of a reduction (a Tensor or an array) with its reduced dims as size 1, ready to broadcast."""
     return grad if keepdim or not shape else grad.reshape(_kept_shape(shape, dims))
 
 
@@ -105,6 +105,9 @@ class Sum(Node):
     def backward(self, grad):
         return expand_reduced(grad, self.shape, self.dims, self.keepdim)
 
+    def backward_arrays(self, grad):
+        return (self.xp.broadcast_to(keep_reduced(grad, self.shape, self.dims, self.keepdim), self.shape),)
+
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum over `dim` (all dims by default); int and bool inputs sum to int64."""
@@ -131,6 +134,9 @@ class Mean(Sum):
 
     def backward(self, grad):
         return expand_reduced(grad / _numel(self.shape, self.dims), self.shape, self.dims, self.keepdim)
+
+    def backward_arrays(self, grad):
+        return Sum.backward_arrays(self, grad / _numel(self.shape, self.dims))
 
 
 def _check_floating(input: Tensor, op: str) -> None:

@@ -91,6 +91,9 @@ class Reshape(Node):
     def backward(self, grad):
         return Reshape(self.in_shape)(grad)
 
+    def backward_arrays(self, grad):
+        return (grad.reshape(self.in_shape),)
+
 
 def _reshape(input: Tensor, shape: tuple) -> Tensor:
     return as_view(Reshape(shape)(input), input)
@@ -194,10 +197,17 @@ class Permute(Node):
         return x.transpose(self.dims)
 
     def backward(self, grad):
+        return Permute(self.inverse())(grad)
+
+    def backward_arrays(self, grad):
+        return (grad.transpose(self.inverse()),)
+
+    def inverse(self) -> tuple:
+        """The permutation that undoes this one."""
         inv = [0] * len(self.dims)
         for i, d in enumerate(self.dims):
             inv[d] = i
-        return Permute(tuple(inv))(grad)
+        return tuple(inv)
 
 
 def _permute(input: Tensor, dims: tuple) -> Tensor:

@@ -57,6 +57,12 @@ def _scaled(grad: Tensor, reduction: str, norm) -> Tensor:
     return grad / float(norm) if reduction == "mean" else grad
 
 
+def _weighted_upstream(grad: Tensor, node) -> Tensor:
+    """The upstream gradient of each element of an elementwise loss, times its weight if any."""
+    g = _scaled(grad, node.reduction, node.n)
+    return g if node.weight is None else g * Tensor._make(node.weight)
+
+
 def _tensor_arg(x, op: str, name: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
@@ -478,9 +484,7 @@ class BinaryCrossEntropy(Node):
 
     def backward(self, grad):
         x, t = self.saved_tensors
-        g = _scaled(grad, self.reduction, self.n)
-        if self.weight is not None:
-            g = g * Tensor._make(self.weight)
+        g = _weighted_upstream(grad, self)
         gx = (x - t) / (x * (1 - x)).clamp_min(1e-12) * g if self.needs_input_grad(0) else None
         gt = ((-x).log1p().clamp_min(-100.0) - x.log().clamp_min(-100.0)) * g if self.needs_input_grad(1) else None
         return gx, gt
@@ -516,9 +520,7 @@ class BinaryCrossEntropyWithLogits(Node):
 
     def backward(self, grad):
         x, t = self.saved_tensors
-        g = _scaled(grad, self.reduction, self.n)
-        if self.weight is not None:
-            g = g * Tensor._make(self.weight)
+        g = _weighted_upstream(grad, self)
         pw = None if self.pos_weight is None else Tensor._make(self.pos_weight)
         gx = gt = None
         if self.needs_input_grad(0):  # sigmoid(x) - t, or (1 + (pw - 1) t) sigmoid(x) - pw t

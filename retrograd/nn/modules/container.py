@@ -44,26 +44,11 @@ def _pairs(items, what: str) -> Iterator[tuple]:
             yield m
 
 
-class Sequential(Module):
-    """Modules applied in order: `Sequential(a, b, c)(x) == c(b(a(x)))`; also built from an OrderedDict."""
-
-    def __init__(self, *args: Module):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for key, module in args[0].items():
-                self.add_module(key, module)
-        else:
-            for idx, module in enumerate(args):
-                self.add_module(str(idx), module)
+class _ModuleSequence(Module):
+    """Modules at positions 0..n-1: indexing, assignment, deletion, length, iteration, append, pop."""
 
     def _key(self, idx) -> str:
-        size = len(self._modules)
-        return next(islice(iter(self._modules), _abs_index(idx, size), None))
-
-    def __getitem__(self, idx) -> Module | Sequential:
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return self._modules[self._key(idx)]
+        return next(islice(iter(self._modules), _abs_index(idx, len(self._modules)), None))
 
     def __setitem__(self, idx, module: Module) -> None:
         setattr(self, self._key(idx), module)
@@ -80,6 +65,33 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def append(self, module: Module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def pop(self, key: int | slice) -> Module:
+        v = self[key]
+        del self[key]
+        return v
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied in order: `Sequential(a, b, c)(x) == c(b(a(x)))`; also built from an OrderedDict."""
+
+    def __init__(self, *args: Module):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for key, module in args[0].items():
+                self.add_module(key, module)
+        else:
+            for idx, module in enumerate(args):
+                self.add_module(str(idx), module)
+
+    def __getitem__(self, idx) -> Module | Sequential:
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._key(idx)]
+
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
@@ -94,10 +106,6 @@ class Sequential(Module):
         if not isinstance(other, int) or other <= 0:
             raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
         return type(self)(*(list(self) * other))
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
 
     def insert(self, index: int, module: Module) -> Sequential:
         if not isinstance(module, Module):
@@ -117,18 +125,13 @@ class Sequential(Module):
             self.append(layer)
         return self
 
-    def pop(self, key: int | slice) -> Module:
-        v = self[key]
-        del self[key]
-        return v
-
     def forward(self, input):
         for module in self._modules.values():
             input = module(input)
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered (their parameters are the list's), indexed like a Python list."""
 
     def __init__(self, modules: Iterable[Module] | None = None):
@@ -139,23 +142,7 @@ class ModuleList(Module):
     def __getitem__(self, idx) -> Module | ModuleList:
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        return self._modules[str(_abs_index(idx, len(self)))]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        setattr(self, str(_abs_index(idx, len(self))), module)
-
-    def __delitem__(self, idx) -> None:
-        keys = [str(k) for k in range(len(self._modules))[idx]] if isinstance(idx, slice) \
-            else [str(_abs_index(idx, len(self)))]
-        for key in keys:
-            delattr(self, key)
-        _renumber(self)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return self._modules[self._key(idx)]
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
@@ -168,15 +155,6 @@ class ModuleList(Module):
         modules.insert(index, module)
         self._modules = OrderedDict()
         self.extend(modules)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
-
-    def pop(self, key: int | slice) -> Module:
-        v = self[key]
-        del self[key]
-        return v
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         if not isinstance(modules, Iterable):

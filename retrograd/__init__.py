@@ -1,7 +1,7 @@
 """retrograd: tensors, reverse-mode autodiff, layers and optimizers with PyTorch's API."""
 from . import dtypes as _dtypes
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .device import device
+from .device import device, get_default_device, set_default_device
 from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor, is_tensor
@@ -25,7 +25,7 @@ from .autograd.anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
 __version__ = "0.1.0"
 
 # Tools beyond the core load on first use (`retrograd.viz.draw(...)`), so `import retrograd` stays fast.
-_LAZY = ("datasets", "diagnostics", "distributed", "profiler", "train", "viz")
+_LAZY = ("cuda", "datasets", "diagnostics", "distributed", "profiler", "train", "viz")
 
 
 def __getattr__(name: str):

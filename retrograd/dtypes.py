@@ -63,6 +63,35 @@ short, int, long = int16, int32, int64  # noqa: A001
 
 ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _FROM_NUMPY = {d.np: d for d in ALL if d.np is not None}
+_NATIVE: dict = {np: {d: d.np for d in ALL}}  # array namespace -> {retrograd dtype: that library's dtype}
+_FROM_NATIVE: dict = {}  # dtype objects of other array libraries -> retrograd dtype
+
+
+def register_namespace(xp) -> None:
+    """Learn the dtypes of another array library (CuPy's are NumPy's; array-api-strict has its own)."""
+    table = {d: getattr(xp, d.name) for d in ALL if hasattr(xp, d.name)}
+    _NATIVE[xp] = table
+    _FROM_NATIVE.update({native_dtype: d for d, native_dtype in table.items()})
+
+
+def of_array(array) -> dtype:
+    """The retrograd dtype of an array of any device."""
+    if type(array) is np.ndarray:
+        return from_numpy(array.dtype)
+    try:
+        return _FROM_NATIVE[array.dtype]
+    except KeyError:
+        return from_numpy(array.dtype)
+
+
+def native(d: dtype, xp):
+    """`d` as the dtype object of the array library `xp`."""
+    if xp is np:
+        return d.np
+    try:
+        return _NATIVE[xp][d]
+    except KeyError:
+        raise TypeError(f"dtype {d.name} is not supported on {getattr(xp, '__name__', xp)} arrays") from None
 
 _default = float32
 
@@ -81,10 +110,10 @@ def set_default_dtype(d: dtype) -> None:
 
 
 def from_numpy(np_dtype) -> dtype:
-    """The retrograd dtype of a NumPy dtype; a clear error for ones PyTorch lacks."""
+    """The retrograd dtype of a NumPy dtype (or a registered array library's); a clear error for others."""
     try:
         return _FROM_NUMPY[np_dtype]
-    except KeyError:
+    except (KeyError, TypeError):
         d = np.dtype(np_dtype)
         if d in _FROM_NUMPY:
             return _FROM_NUMPY[d]

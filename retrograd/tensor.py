@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import array_extras as _extras
 from . import dtypes as _dt
 from .autograd import grad_mode as _gm
 from .device import device as _device_cls
-from .device import device_of, namespace_of, to_device, to_device_arg
+from .device import device_of, namespace_of, to_device, to_device_arg, to_host
 
 _new = object.__new__
 
@@ -81,7 +82,7 @@ class Tensor:
 
     @property
     def dtype(self) -> _dt.dtype:
-        return _dt.from_numpy(self._data.dtype)
+        return _dt.of_array(self._data)
 
     @property
     def device(self) -> _device_cls:
@@ -106,16 +107,16 @@ class Tensor:
     nelement = numel
 
     def element_size(self) -> int:
-        return self._data.itemsize
+        return self.dtype.itemsize
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
     def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        return _extras.is_contiguous(self._data)
 
     def stride(self, dim: int | None = None):
-        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        st = tuple(s // self.dtype.itemsize for s in _extras.strides(self._data))
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim, "stride")]
 
     def data_ptr(self) -> int:
@@ -236,10 +237,10 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"item(): a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return self._data.reshape(-1)[0].item()
+        return to_host(self._data).reshape(-1)[0].item()
 
     def tolist(self):
-        return self._data.tolist() if type(self._data) is np.ndarray else self._data.get().tolist()
+        return to_host(self._data).tolist()
 
     def numpy(self, force: bool = False) -> np.ndarray:
         if self._requires_grad and not force:
@@ -248,7 +249,7 @@ class Tensor:
             if not force:
                 raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
                                 "to copy the tensor to host memory first.")
-            return self._data.get()
+            return to_host(self._data)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -337,7 +338,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} values is ambiguous")
-        return bool(self._data.reshape(-1)[0])
+        return bool(to_host(self._data).reshape(-1)[0])
 
     def __float__(self) -> float:
         return float(self.item())
@@ -375,7 +376,7 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
                                "protocol at the moment")
         t = type(self).__new__(type(self))
-        _init(t, self._data.copy())
+        _init(t, _extras.copy(self._data))
         t._requires_grad = self._requires_grad
         if self.__dict__:
             import copy

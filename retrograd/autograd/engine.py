@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+from .. import array_extras as _extras
 from ..device import namespace_of
 from . import grad_mode
 from .node import Node
@@ -265,7 +266,7 @@ def _accumulate(t, g) -> None:
     if grad_mode.state.enabled:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = Tensor._make(g._data.copy())
+        t.grad = Tensor._make(_extras.copy(g._data))
     elif t.grad.requires_grad:
         t.grad = Tensor._make(t.grad._data + g._data)
     else:
@@ -280,7 +281,7 @@ class _Anomaly:
     @staticmethod
     def check(node: Node, grads) -> None:
         for i, g in enumerate(grads):
-            if g is not None and not bool(namespace_of(g._data).isfinite(g._data).all()):
+            if g is not None and not bool((xp := namespace_of(g._data)).all(xp.isfinite(g._data))):
                 raise RuntimeError(f"Function '{node.name}' returned nan or inf values in its {i}th output.")
 
 

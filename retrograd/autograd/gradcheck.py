@@ -1,6 +1,9 @@
 """`gradcheck`: compare backward's gradients with central finite differences."""
 from __future__ import annotations
 
+import numpy as np
+
+from ..device import to_device, to_host
 from . import grad_mode
 from .engine import grad as autograd_grad
 
@@ -34,15 +37,15 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                           "lack of precision", stacklevel=2)
     for oi, out in outputs:  # oi: the output's position among all of func's outputs
         n_out = out.numel()
-        analytical = [_zeros((n_out, x.numel()), x) for x in diff_inputs]
+        analytical = [np.zeros((n_out, x.numel())) for x in diff_inputs]
         for j in range(n_out):  # one backward per output element (a one-hot grad_output): a Jacobian row
-            onehot = _zeros((n_out,), out)
-            onehot[j] = 1
-            grads = autograd_grad(out, diff_inputs, Tensor._make(onehot.reshape(out._data.shape)),
+            onehot = np.zeros(out._data.shape, dtype=out.dtype.np)
+            onehot.flat[j] = 1
+            grads = autograd_grad(out, diff_inputs, Tensor._make(to_device(onehot, out.device)),
                                   retain_graph=True, allow_unused=True)
             for k, g in enumerate(grads):
                 if g is not None:
-                    analytical[k][j] = g._data.reshape(-1)
+                    analytical[k][j] = to_host(g._data).reshape(-1)
         for k, x in enumerate(diff_inputs):
             numerical = _numerical_jacobian(func, inputs, x, oi, out.numel(), eps)
             a, n = analytical[k], numerical
@@ -60,25 +63,20 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     return True
 
 
-def _zeros(shape, like):
-    from ..device import namespace_of
-
-    return namespace_of(like._data).zeros(shape, dtype=like._data.dtype)
-
-
-def _numerical_jacobian(func, inputs, x, out_index: int, n_out: int, eps: float):
+def _numerical_jacobian(func, inputs, x, out_index: int, n_out: int, eps: float) -> np.ndarray:
     """J[j, i] = d out_j / d x_i by central differences, perturbing x's storage in place."""
-    flat = x._data.reshape(-1)  # a view: writes go to x
-    jac = _zeros((n_out, flat.shape[0]), x)
+    jac = np.zeros((n_out, x.numel()))
+
+    def out_at(value, at):
+        x._data[at] = value
+        return to_host(_outputs(func, inputs)[out_index]._data).reshape(-1).astype(np.float64)
+
     with grad_mode.no_grad():
-        for i in range(flat.shape[0]):
-            orig = flat[i].item()
-            flat[i] = orig + eps
-            plus = _outputs(func, inputs)[out_index]._data.reshape(-1).astype(jac.dtype)
-            flat[i] = orig - eps
-            minus = _outputs(func, inputs)[out_index]._data.reshape(-1).astype(jac.dtype)
-            flat[i] = orig
-            jac[:, i] = (plus - minus) / (2 * eps)
+        for i in range(x.numel()):
+            at = tuple(int(k) for k in np.unravel_index(i, x._data.shape))
+            orig = float(x._data[at])
+            jac[:, i] = (out_at(orig + eps, at) - out_at(orig - eps, at)) / (2 * eps)
+            x._data[at] = orig
     return jac
 
 

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes as dt
-from ..device import device, namespace, to_device, to_device_arg
+from ..device import _NAMESPACES, device, namespace, namespace_of, to_device, to_device_arg, to_host
 from ..tensor import Tensor, _check_grad_dtype
 
 
@@ -61,11 +61,15 @@ def _array_from_data(data, dtype, dev: device):
     """A fresh array on `dev` holding `data` (nested lists, scalars, arrays or Tensors)."""
     if isinstance(data, Tensor):
         d = dt.to_dtype(dtype) if dtype is not None else data.dtype
-        return to_device(data._data, dev).astype(d.np, copy=True)
+        arr = to_device(data._data, dev)
+        xp = namespace_of(arr)
+        return xp.astype(arr, dt.native(d, xp), copy=True)
     if hasattr(data, "__array__") or hasattr(data, "__dlpack__"):
         if type(data).__module__.startswith("cupy"):
             d = dt.to_dtype(dtype) if dtype is not None else dt.from_numpy(data.dtype)
             return to_device(data, dev).astype(d.np, copy=True)
+        if type(data) in _NAMESPACES:  # an array of a device (the cuda stand-in's, in tests)
+            data = to_host(data)
         if not isinstance(data, np.ndarray) and hasattr(data, "detach"):  # another framework's tensor
             data = data.detach()
         arr = np.asarray(data)
@@ -127,7 +131,7 @@ def _dtype_or_default(dtype) -> dt.dtype:
 
 def _filled(fill: str, size, dtype, device, requires_grad) -> Tensor:
     xp = namespace(to_device_arg(device))
-    return _finish(getattr(xp, fill)(_size(size), dtype=_dtype_or_default(dtype).np), requires_grad)
+    return _finish(getattr(xp, fill)(_size(size), dtype=dt.native(_dtype_or_default(dtype), xp)), requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
@@ -146,7 +150,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     if dtype is None:
         dtype = _infer_dtype(fill_value)
     xp = namespace(to_device_arg(device))
-    return _finish(xp.full(_size((size,)), fill_value, dtype=dt.to_dtype(dtype).np), requires_grad)
+    return _finish(xp.full(_size((size,)), fill_value, dtype=dt.native(dt.to_dtype(dtype), xp)), requires_grad)
 
 
 def _like(fn):
@@ -178,22 +182,20 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         dtype = _infer_dtype([start, end, step])
     d = dt.to_dtype(dtype)
     xp = namespace(to_device_arg(device))
-    if d.is_floating_point:  # compute in float64 like PyTorch, then cast
-        arr = xp.arange(start, end, step, dtype=np.float64).astype(d.np)
-    else:
-        arr = xp.arange(start, end, step).astype(d.np)
-    return _finish(arr, requires_grad)
+    work = dt.float64 if d.is_floating_point else dt.int64  # compute in float64 like PyTorch, then cast
+    arr = xp.arange(start, end, step, dtype=dt.native(work, xp))
+    return _finish(xp.astype(arr, dt.native(d, xp)), requires_grad)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     xp = namespace(to_device_arg(device))
-    return _finish(xp.linspace(start, end, steps, dtype=np.float64).astype(_dtype_or_default(dtype).np),
-                   requires_grad)
+    arr = xp.linspace(start, end, steps, dtype=dt.native(dt.float64, xp))
+    return _finish(xp.astype(arr, dt.native(_dtype_or_default(dtype), xp)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     xp = namespace(to_device_arg(device))
-    return _finish(xp.eye(n, m, dtype=_dtype_or_default(dtype).np), requires_grad)
+    return _finish(xp.eye(n, m, dtype=dt.native(_dtype_or_default(dtype), xp)), requires_grad)
 
 
 TENSOR_METHODS = ()

@@ -1,0 +1,178 @@
+"""The array functions ops need that the Python array API standard lacks.
+
+Ops call the standard's functions on their namespace (`node.xp`) and these for the
+rest. NumPy and CuPy both have each of them (CuPy some under `cupyx`); any other
+library (the array-api-strict stand-in the tests put behind `cuda`) gets them on
+the host through NumPy, a copy each way, which is fine for a stand-in and keeps the
+list of what a new backend must provide in this one file.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as dt
+from .device import namespace_of
+
+
+def _is_cupy(xp) -> bool:
+    return xp.__name__.endswith("cupy")
+
+
+def _cupy():
+    """CuPy itself (`node.xp` may be array-api-compat's view of it, without CuPy's extras)."""
+    import cupy
+
+    return cupy
+
+
+def _host(a) -> np.ndarray:
+    return np.from_dlpack(a) if type(a) is not np.ndarray else a
+
+
+def _back(xp, a: np.ndarray):
+    return xp.asarray(np.array(a, order="C"))
+
+
+def kind(array) -> str:
+    """NumPy's one-letter kind of the array's dtype: 'b' bool, 'i'/'u' integer, 'f' floating."""
+    try:
+        return array.dtype.kind
+    except AttributeError:
+        return dt.of_array(array).np.kind
+
+
+def einsum(xp, *args, optimize: bool = False):
+    """`einsum` in sublist form (operand, labels, ..., output labels)."""
+    if xp is np:
+        return np.einsum(*args, optimize=optimize)
+    if _is_cupy(xp):
+        return _cupy().einsum(*args)
+    host = [_host(a) if not isinstance(a, list) else a for a in args]
+    return _back(xp, np.einsum(*host, optimize=optimize))
+
+
+def scatter_add(xp, target, index, values) -> None:
+    """target[index] += values, in place, where repeated indices accumulate."""
+    if xp is np:
+        np.add.at(target, index, values)
+    elif _is_cupy(xp):
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+    else:
+        host = np.array(_host(target))
+        np.add.at(host, tuple(_host(i) if hasattr(i, "shape") else i for i in index)
+                  if isinstance(index, tuple) else _host(index), _host(values))
+        target[...] = _back(xp, host)
+
+
+def as_strided(xp, a, shape: tuple, strides: tuple):
+    """A view of `a` with the given shape and byte strides (sliding windows, diagonals)."""
+    if xp is np or _is_cupy(xp):
+        return (np if xp is np else _cupy()).lib.stride_tricks.as_strided(a, shape, strides)
+    return _back(xp, np.lib.stride_tricks.as_strided(_host(a), shape, strides))
+
+
+def strides(a) -> tuple:
+    """Byte strides of `a` (a stand-in array without them counts as C-contiguous)."""
+    try:
+        return a.strides
+    except AttributeError:
+        return _host(a).strides
+
+
+def erf(xp, a):
+    """The error function, elementwise."""
+    if xp is np:
+        from scipy.special import erf as np_erf
+
+        return np_erf(a)
+    if _is_cupy(xp):
+        from cupyx.scipy.special import erf as cp_erf
+
+        return cp_erf(a)
+    from scipy.special import erf as np_erf
+
+    return _back(xp, np_erf(_host(a)))
+
+
+def argpartition(xp, a, k: int, axis: int):
+    """Indices that put the k-th smallest element along `axis` in place (smaller before, larger after)."""
+    if xp is np or _is_cupy(xp):
+        return (np if xp is np else _cupy()).argpartition(a, k, axis=axis)
+    return xp.argsort(a, axis=axis, stable=True)
+
+
+def shares_memory(a, b) -> bool:
+    """Might `a` and `b` overlap in memory (views of one storage)?"""
+    xp = namespace_of(a)
+    if xp is np or _is_cupy(xp):
+        return (np if xp is np else _cupy()).may_share_memory(a, b)
+    return np.may_share_memory(_host(a), _host(b))
+
+
+def is_contiguous(a) -> bool:
+    flags = getattr(a, "flags", None)
+    return True if flags is None else bool(flags.c_contiguous)
+
+
+
+def allclose(xp, a, b, rtol: float, atol: float, equal_nan: bool) -> bool:
+    """NumPy's allclose (not in the standard): NumPy's and CuPy's own, else NumPy's on host copies."""
+    if xp is np:
+        return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    if _is_cupy(xp):
+        return bool(_cupy().allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(np.allclose(_host(a), _host(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def exp_inplace(xp, a):
+    """exp(a), written into `a` where the library can (NumPy, CuPy: `out=`, ~25% faster on large arrays)."""
+    if xp is np:
+        return np.exp(a, out=a)
+    if _is_cupy(xp):
+        return _cupy().exp(a, out=a)
+    return xp.exp(a)
+
+
+def put_along_axis(xp, shape: tuple, index, values, axis: int):
+    """Zeros of `shape` with `values` put at `index` along `axis` (outside the array API standard:
+    NumPy's and CuPy's put_along_axis, else on the host through NumPy)."""
+    if xp is np or _is_cupy(xp):
+        out = xp.zeros(shape, dtype=values.dtype)
+        (np if xp is np else _cupy()).put_along_axis(out, index, values, axis)
+        return out
+    host_values = _host(values)
+    out = np.zeros(shape, dtype=host_values.dtype)
+    np.put_along_axis(out, _host(index), host_values, axis)
+    return _back(xp, out)
+
+
+def view_bits(a, d: dt.dtype):
+    """`a`'s bytes read as dtype `d` (not in the array API standard): a view on NumPy and CuPy, a copy elsewhere."""
+    xp = namespace_of(a)
+    if xp is np or _is_cupy(xp):
+        return a.view(d.np)
+    host = np.from_dlpack(a).view(d.np)
+    return xp.asarray(np.array(host))  # a C-contiguous copy that keeps 0-d arrays 0-d
+
+# Standard functions, with NumPy's array methods as the fast path (a NumPy module-level call
+# costs ~0.5 µs more than the method: it matters for small tensors).
+def reshape(a, shape: tuple):
+    return a.reshape(shape) if type(a) is np.ndarray else namespace_of(a).reshape(a, shape)
+
+
+def astype(a, d: dt.dtype):
+    """`a` as retrograd dtype `d` (a copy)."""
+    if type(a) is np.ndarray:
+        return a.astype(d.np)
+    xp = namespace_of(a)
+    return xp.astype(a, dt.native(d, xp))
+
+
+def permute_dims(a, axes: tuple):
+    return a.transpose(axes) if type(a) is np.ndarray else namespace_of(a).permute_dims(a, axes)
+
+
+def copy(a):
+    return a.copy() if type(a) is np.ndarray else namespace_of(a).asarray(a, copy=True)

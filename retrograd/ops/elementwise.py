@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .. import array_extras as ax
 from .. import dtypes as dt
 from ..autograd import grad_mode
 from ..autograd.node import Node
-from ..device import device, namespace_of, to_device
+from ..device import device, device_of, namespace_of, to_device
 from ..tensor import Tensor
 
 _state = grad_mode.state
 _SCALARS = (int, float, bool)
+# The classes of NumPy's (and CuPy's) dtypes of kind 'f', and of kinds 'f', 'i', 'u', for the fast
+# paths: `type(a.dtype) in _FLOATS` is cheaper than `a.dtype.kind == "f"` and compares no dtypes
+# across libraries; other libraries' dtypes miss and take the general path.
+_FLOATS = frozenset(type(d.np) for d in (dt.float16, dt.float32, dt.float64))
+_NUMBERS = _FLOATS | frozenset(type(d.np) for d in dt.ALL if d._kind == 1)
 
 
 # ---- dtype handling ----------------------------------------------------------------------
@@ -25,7 +33,7 @@ def cast(x: Tensor, d: dt.dtype) -> Tensor:
     if x.dtype is d:
         return x
     if not d.is_floating_point or not x.dtype.is_floating_point:
-        return Tensor._make(x._data.astype(d.np))
+        return Tensor._make(ax.astype(x._data, d))
     return Cast(d)(x)
 
 
@@ -34,8 +42,8 @@ class Cast(Node):
         self.d = d
 
     def forward(self, x):
-        self.src = dt.from_numpy(x.dtype)
-        return x.astype(self.d.np)
+        self.src = dt.of_array(x)
+        return ax.astype(x, self.d)
 
     def backward(self, grad):
         return cast(grad, self.src)
@@ -46,8 +54,7 @@ class ToDevice(Node):
         self.dev = dev
 
     def forward(self, x):
-        self.src = device.__new__(device)
-        self.src.type, self.src.index = ("cpu", None) if type(x).__module__ == "numpy" else ("cuda", x.device.id)
+        self.src = device_of(x)
         return to_device(x, self.dev)
 
     def __call__(self, x):
@@ -76,11 +83,11 @@ def _binary(node_cls, a, b, op: str) -> Tensor:
                 if a._data.dtype is b._data.dtype:
                     return node_cls()(a, b)
             elif tb is float:
-                if a._data.dtype.kind == "f":
+                if type(a._data.dtype) in _FLOATS:
                     return node_cls()(a, b)
-            elif tb is int and a._data.dtype.kind in "fiu":
+            elif tb is int and type(a._data.dtype) in _NUMBERS:
                 return node_cls()(a, b)
-        elif type(b) is Tensor and (type(a) is float or type(a) is int) and b._data.dtype.kind == "f":
+        elif type(b) is Tensor and (type(a) is float or type(a) is int) and type(b._data.dtype) in _FLOATS:
             return node_cls()(a, b)  # a number on the left of a float tensor
         return node_cls()(*_promote(_check_operand(a, op), _check_operand(b, op)))
     except (ValueError, OverflowError) as e:
@@ -99,7 +106,16 @@ def _wrap_ints(a, b):
     """Python ints cast to the other operand's integer dtype, wrapping around like a C cast."""
     def wrap(x, t):
         if type(x) is int and isinstance(t, Tensor):
-            return namespace_of(t._data).asarray(x).astype(t._data.dtype).item()
+            d = t.dtype
+            if d._kind == 2:
+                return float(x)
+            if d._kind == 0:
+                return bool(x)
+            if not -(1 << 63) <= x < 1 << 64:  # no NumPy integer holds it
+                raise OverflowError("Python int too large to convert to C long")
+            bits = 8 * d.itemsize
+            x %= 1 << bits
+            return x - (1 << bits) if d.is_signed and x >= 1 << (bits - 1) else x
         return x
     return wrap(a, b), wrap(b, a)
 
@@ -129,14 +145,20 @@ def _promote(a, b):
             if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
                 return a, b
         elif a.dtype._kind >= dt.scalar_kind(b):
-            return a, b
+            return a, (b if type(b) is not bool else _as_number(b, a))
     elif isinstance(b, Tensor):
         if b.dtype._kind >= dt.scalar_kind(a):
-            return a, b
+            return (a if type(a) is not bool else _as_number(a, b)), b
     else:
         raise TypeError(f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
     d = dt.result_type(a, b)
     return (cast(a, d) if isinstance(a, Tensor) else a), (cast(b, d) if isinstance(b, Tensor) else b)
+
+
+def _as_number(x, t: Tensor):
+    """A bool scalar beside a numeric tensor as an int (the array API mixes bool scalars only with
+    bool arrays); same values."""
+    return int(x) if type(x) is bool and t.dtype._kind else x
 
 
 def _check_operand(x, op: str):
@@ -152,7 +174,10 @@ class Add(Node):
     broadcasts = True
 
     def forward(self, a, b):
-        return self.xp.add(a, b)
+        try:
+            return self.xp.add(a, b)
+        except TypeError as e:
+            return _on_bools(self.xp, "logical_or", a, b, e)
 
     def backward(self, grad):
         return grad, grad
@@ -177,7 +202,10 @@ class Mul(Node):
     saves_inputs = True
 
     def forward(self, a, b):
-        return self.xp.multiply(a, b)
+        try:
+            return self.xp.multiply(a, b)
+        except TypeError as e:
+            return _on_bools(self.xp, "logical_and", a, b, e)
 
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -215,7 +243,7 @@ class Pow(Node):
     saves_output = True
 
     def forward(self, a, b):
-        return self.xp.power(a, b)
+        return self.xp.pow(a, b)
 
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -240,7 +268,7 @@ class Pow(Node):
         a, b = self.saved_tensors
         if isinstance(b, Tensor):  # a tensor exponent: the Tensor formula, with its masks
             return None
-        return (grad * b * self.xp.power(a._data, b - 1) if b != 0 else grad * 0), None
+        return (grad * b * self.xp.pow(a._data, b - 1) if b != 0 else grad * 0), None
 
 
 class Remainder(Node):
@@ -271,17 +299,26 @@ class RoundedDiv(Node):
         q = xp.floor_divide(a, b)
         if self.mode == "floor":
             return q
-        return q + ((q < 0) & (xp.remainder(a, b) != 0))  # exact on integers: no float round trip
+        # toward zero: one up where the floor went below a negative quotient (exact on integers)
+        return xp.where((q < 0) & (xp.remainder(a, b) != 0), q + 1, q)
 
     def backward(self, grad):
         return (grad * 0 if self.needs_input_grad(0) else None,
                 grad * 0 if self.needs_input_grad(1) else None)
 
 
+def _on_bools(xp, logical: str, a, b, error: TypeError):
+    """add, multiply, maximum, minimum of bools: the logical op NumPy's give (the standard has none
+    of them on bools); for other operands, the standard's TypeError."""
+    if all(ax.kind(x) == "b" if hasattr(x, "dtype") else type(x) is bool for x in (a, b)):
+        return getattr(xp, logical)(xp.asarray(a), xp.asarray(b))
+    raise error
+
+
 def _check_int_divisor(xp, a, b) -> str:
     """The NumPy kind of the operands; integer division by zero raises, as in PyTorch."""
-    kind = (a if hasattr(a, "dtype") else b).dtype.kind
-    if kind in "iub" and not xp.all(b):
+    kind = ax.kind(a if hasattr(a, "dtype") else b)
+    if kind in "iub" and (not xp.all(b) if hasattr(b, "dtype") else b == 0):
         raise RuntimeError("ZeroDivisionError")
     return kind
 
@@ -294,7 +331,10 @@ class Maximum(Node):
     sign = 1
 
     def forward(self, a, b):
-        return self.xp.maximum(a, b) if self.sign > 0 else self.xp.minimum(a, b)
+        try:
+            return self.xp.maximum(a, b) if self.sign > 0 else self.xp.minimum(a, b)
+        except TypeError as e:
+            return _on_bools(self.xp, "logical_or" if self.sign > 0 else "logical_and", a, b, e)
 
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -319,10 +359,11 @@ def sub(input, other, *, alpha=1) -> Tensor:
     if alpha != 1 or alpha is True:
         other = _scaled(input, other, alpha, "sub")
     try:
-        if type(input) is Tensor and input._data.dtype.kind == "f" and (
+        if type(input) is Tensor and type(input._data.dtype) in _FLOATS and (
                 type(other) is float or type(other) is Tensor and other._data.dtype is input._data.dtype):
             return Sub()(input, other)
-        if type(other) is Tensor and other._data.dtype.kind == "f" and (type(input) is float or type(input) is int):
+        if type(other) is Tensor and type(other._data.dtype) in _FLOATS and (
+                type(input) is float or type(input) is int):
             return Sub()(input, other)
         a, b = _check_operand(input, "sub"), _check_operand(other, "sub")
         bools = sum(x.dtype is dt.bool if isinstance(x, Tensor) else isinstance(x, bool) for x in (a, b))
@@ -355,7 +396,7 @@ def mul(input, other) -> Tensor:
 def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     """input / other; integers give floats unless rounding_mode is 'trunc' or 'floor'."""
     try:
-        if rounding_mode is None and type(input) is Tensor and input._data.dtype.kind == "f" and (
+        if rounding_mode is None and type(input) is Tensor and type(input._data.dtype) in _FLOATS and (
                 type(other) is float or type(other) is Tensor and other._data.dtype is input._data.dtype):
             return Div()(input, other)
         a, b = _promote(_check_operand(input, "div"), _check_operand(other, "div"))
@@ -583,7 +624,11 @@ class Relu(Node):
         return grad * (self.saved_output() > 0)
 
     def backward_arrays(self, grad):
-        return (grad * (self.saved_output_array() > 0),)
+        mask = self.saved_output_array() > 0
+        try:
+            return (grad * mask,)
+        except TypeError:  # the standard multiplies no float array by a bool one: the mask in grad's dtype
+            return (grad * self.xp.astype(mask, grad.dtype),)
 
 
 class Erf(Node):
@@ -632,18 +677,16 @@ class Piecewise(Node):
 
 
 def _erf(xp, x):
-    """erf through SciPy's special functions when available, else a 1.5e-7-accurate series."""
-    if xp.__name__ == "numpy":
-        try:
-            from scipy.special import erf as sp_erf
-
-            return sp_erf(x).astype(x.dtype, copy=False)
-        except ImportError:
-            pass
-    # Abramowitz-Stegun 7.1.26 has 1.5e-7 absolute error: enough for float32, not float64
-    t = 1 / (1 + 0.3275911 * xp.abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return (xp.sign(x) * (1 - poly * xp.exp(-x * x))).astype(x.dtype)
+    """erf through the library's special functions (SciPy's on the host) when available, else a
+    1.5e-7-accurate series."""
+    try:
+        y = ax.erf(xp, x)
+    except ImportError:
+        # Abramowitz-Stegun 7.1.26 has 1.5e-7 absolute error: enough for float32, not float64
+        t = 1 / (1 + 0.3275911 * xp.abs(x))
+        poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+        y = xp.sign(x) * (1 - poly * xp.exp(-x * x))
+    return y if y.dtype == x.dtype else xp.astype(y, x.dtype)  # SciPy computes float16 in float32
 
 
 def _unary(node_cls, floating: bool = True, on_bool: tuple | None = None):
@@ -654,8 +697,8 @@ def _unary(node_cls, floating: bool = True, on_bool: tuple | None = None):
             raise TypeError(f"{node_cls.__name__.lower()}(): argument 'input' must be Tensor, "
                             f"not {type(input).__name__}")
         if floating:
-            return node_cls()(input if input._data.dtype.kind == "f" else as_float(input))
-        if on_bool is not None and input._data.dtype.kind == "b":
+            return node_cls()(input if type(input._data.dtype) in _FLOATS else as_float(input))
+        if on_bool is not None and type(input._data.dtype) not in _NUMBERS and input.dtype is dt.bool:
             raise on_bool[0](on_bool[1])
         return node_cls()(input)
 
@@ -686,9 +729,10 @@ neg = _unary(Neg, False, (RuntimeError, "neg: Negation, the `-` operator, on a b
 def _piecewise(name: str, fn, identity_kinds: str = "iu"):
     """A rounding-like op; on tensors of `identity_kinds` (NumPy kinds) it is a copy."""
     def op(input: Tensor) -> Tensor:
-        if input._data.dtype.kind in identity_kinds:
+        kind = ax.kind(input._data)
+        if kind in identity_kinds:
             return input.clone()
-        if input._data.dtype.kind == "b":
+        if kind == "b":
             raise NotImplementedError(f"{name}: not implemented for bool tensors")
         return Piecewise(fn)(input)
 
@@ -706,9 +750,21 @@ _round = _piecewise("round", lambda xp, x: xp.round(x))  # half to even, like Py
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
     """Round half to even, to `decimals` decimal places (zero gradient)."""
-    if not decimals or input._data.dtype.kind in "iub":
+    if not decimals or ax.kind(input._data) in "iub":
         return _round(input)
-    return Piecewise(lambda xp, x: xp.round(x, decimals))(input)
+    return Piecewise(lambda xp, x: _round_decimals(xp, x, decimals))(input)
+
+
+def _round_decimals(xp, x, decimals: int):
+    """Round half to even to `decimals` places: NumPy's own, else its formula in the standard
+    (scale, round, unscale)."""
+    if xp is np:
+        return xp.round(x, decimals)
+    if decimals > 0:
+        scale = 10.0 ** decimals
+        return xp.round(x * scale) / scale
+    scale = 10.0 ** -decimals
+    return xp.round(x / scale) * scale
 
 
 def square(input: Tensor) -> Tensor:
@@ -744,7 +800,10 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         a, b = _promote(a, b)
     else:  # two scalars: a 0-dim tensor of their common dtype, with the other scalar of the same kind
-        a = Tensor._make(namespace_of(condition._data).asarray(a, dtype=dt.result_type(a, b).np))
+        d = dt.result_type(a, b)
+        xp = namespace_of(condition._data)
+        a = Tensor._make(xp.asarray((bool, int, float)[d._kind](a), dtype=dt.native(d, xp)))
+        b = _as_number(b, a)
     return _checked(Where(), "where", condition, a, b)
 
 
@@ -783,8 +842,8 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     for bound in (lo, hi):
         if bound is not None:
             x, _ = _promote(x, bound)
-    lo = cast(lo, x.dtype) if isinstance(lo, Tensor) else lo
-    hi = cast(hi, x.dtype) if isinstance(hi, Tensor) else hi
+    lo = cast(lo, x.dtype) if isinstance(lo, Tensor) else lo if type(lo) is not bool else _as_number(lo, x)
+    hi = cast(hi, x.dtype) if isinstance(hi, Tensor) else hi if type(hi) is not bool else _as_number(hi, x)
     return _checked(Clamp(), "clamp", x, lo, hi)
 
 
@@ -829,11 +888,17 @@ def _logical(name: str, fn, bitwise: bool):
                 if isinstance(x, Tensor) and x.dtype.is_floating_point:
                     raise NotImplementedError(f"{name}: bitwise ops are not implemented for floating tensors "
                                               f"({x.dtype})")
-        return _no_grad_result(lambda xp, x, y: fn(xp, x, y) if bitwise else fn(xp, xp.asarray(x) != 0,
-                                                                                   xp.asarray(y) != 0), a, b, name)
+        return _no_grad_result(lambda xp, x, y: fn(xp, x, y) if bitwise else fn(xp, _truth(xp, x), _truth(xp, y)),
+                               a, b, name)
 
     op.__name__ = name
     return op
+
+
+def _truth(xp, x):
+    """x != 0 as a bool array (a bool array as it is)."""
+    x = xp.asarray(x)
+    return x if ax.kind(x) == "b" else x != 0
 
 
 bitwise_and = _logical("bitwise_and", lambda xp, x, y: x & y, True)
@@ -845,7 +910,9 @@ logical_xor = _logical("logical_xor", lambda xp, x, y: x ^ y, False)
 
 
 def logical_not(input: Tensor) -> Tensor:
-    return Tensor._make(namespace_of(input._data).asarray(input._data == 0))
+    x = input._data
+    xp = namespace_of(x)
+    return Tensor._make(xp.asarray(xp.logical_not(x) if ax.kind(x) == "b" else x == 0))
 
 
 def bitwise_not(input: Tensor) -> Tensor:
@@ -869,12 +936,11 @@ def isinf(input: Tensor) -> Tensor:
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-    return bool(namespace_of(input._data).allclose(input._data, other._data, rtol=rtol, atol=atol,
-                                                  equal_nan=equal_nan))
+    return ax.allclose(namespace_of(input._data), input._data, other._data, rtol, atol, equal_nan)
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
-    return input.shape == other.shape and bool((input._data == other._data).all())
+    return input.shape == other.shape and bool(namespace_of(input._data).all(input._data == other._data))
 
 
 # ---- in-place updates ---------------------------------------------------------------------
@@ -901,8 +967,7 @@ def apply_inplace(x: Tensor, fn, *args, op: str = "in-place op") -> Tensor:
         if out.dtype._kind > x.dtype._kind:
             raise RuntimeError(f"{op}: result type {out.dtype.name} can't be cast to the desired output type "
                                f"{x.dtype.name}")
-        if recording:  # x's new history must produce x's dtype
-            out = cast(out, x.dtype)
+        out = cast(out, x.dtype)  # x's new history must produce x's dtype; the standard writes no other
     try:
         x._data[...] = out._data
     except ValueError as e:
@@ -982,6 +1047,8 @@ class Copy(Node):
 
     def forward(self, x, src):
         out = self.xp.empty_like(x)
+        if not hasattr(src, "shape"):
+            src = _scalar_of_kind(src, ax.kind(x))
         try:
             out[...] = src
         except ValueError as e:
@@ -1015,9 +1082,19 @@ def fill_(self: Tensor, value) -> Tensor:
         return apply_inplace(self, lambda x, v: Copy()(x, v.to(dtype=x.dtype)), value, op="fill_")
     if _state.enabled and self._requires_grad:
         return apply_inplace(self, lambda x: Copy()(x, value), op="fill_")
-    self._data.fill(value)
+    x = self._data
+    if type(x) is np.ndarray:
+        x.fill(value)
+    else:
+        x[...] = _scalar_of_kind(value, ax.kind(x))
     self._bump_version()
     return self
+
+
+def _scalar_of_kind(value, kind: str):
+    """A Python number as the scalar type the standard lets an array of NumPy kind `kind` take
+    (cast like NumPy's assignment: floats toward zero into integers)."""
+    return bool(value) if kind == "b" else float(value) if kind == "f" else int(value)
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:

@@ -14,8 +14,12 @@ basic part first (a view), then the advanced part.
 """
 from __future__ import annotations
 
+import math
 import operator
 
+import numpy as np
+
+from .. import array_extras as ax
 from .. import dtypes as dt
 from ..autograd import grad_mode
 from ..autograd.node import Node
@@ -34,7 +38,8 @@ class _Key:
     """An index as at most two NumPy indexing steps: `basic` (a view), then `adv` (a copy).
 
     `dup` says the advanced part may repeat positions, so accumulating writes need
-    `ufunc.at` instead of `+=`.
+    `ufunc.at` instead of `+=`. NumPy runs both steps directly; other libraries run the
+    advanced step (beyond the standard's indexing rules) as one `take` (`_std_take`).
     """
 
     __slots__ = ("basic", "adv", "dup")
@@ -45,10 +50,14 @@ class _Key:
     def get(self, a):
         if self.basic is not None:
             a = a[self.basic]
-        return a if self.adv is None else a[self.adv]
+        if self.adv is None:
+            return a
+        return a[self.adv] if type(a) is np.ndarray else _std_take(namespace_of(a), a, self.adv)
 
     def put(self, a, v, reduce, xp, op: str) -> None:
         """Write v (broadcast) into a at the key: assign, or reduce with 'add' or 'multiply'."""
+        if type(a) is not np.ndarray:
+            return self._put_std(a, v, reduce, xp, op)
         if self.adv is None:
             target, key = a, self.basic
         else:
@@ -63,12 +72,128 @@ class _Key:
             else:
                 target[key] *= v
         except ValueError as e:
-            if not getattr(a.flags, "writeable", True):
-                raise RuntimeError(f"{op}: the tensor cannot be written in place (an expanded or read-only "
-                                   f"view): {e}") from None
-            raise RuntimeError(f"{op}: shape mismatch: value tensor of shape {list(getattr(v, 'shape', ()))} "
-                               f"cannot be broadcast to indexing result of shape {list(self.get(a).shape)}") \
-                from None
+            self._put_error(a, v, op, e)
+
+    def _put_error(self, a, v, op: str, e: ValueError):
+        if not getattr(getattr(a, "flags", None), "writeable", True):
+            raise RuntimeError(f"{op}: the tensor cannot be written in place (an expanded or read-only "
+                               f"view): {e}") from None
+        raise RuntimeError(f"{op}: shape mismatch: value tensor of shape {list(getattr(v, 'shape', ()))} "
+                           f"cannot be broadcast to indexing result of shape {list(self.get(a).shape)}") \
+            from None
+
+    def _put_std(self, a, v, reduce, xp, op: str) -> None:
+        """put with the standard's functions: basic keys by setitem (without None, which it does not
+        take there), advanced ones by rewriting all of `a` from its flattened positions at the key."""
+        try:
+            if self.adv is None:
+                key = tuple(k for k in self.basic if k is not None)
+                view = a[key]
+                full = a[self.basic].shape if len(key) < len(self.basic) else view.shape
+                v = xp.reshape(_value_array(xp, v, a, full), view.shape)
+                a[key] = v if reduce is None else view + v if reduce == "add" else view * v
+                return
+            pos = xp.reshape(xp.arange(math.prod(a.shape), dtype=dt.native(dt.int64, xp)), a.shape)
+            lin = _std_take(xp, pos if self.basic is None else pos[self.basic], self.adv)
+            v = _value_array(xp, v, a, lin.shape)
+        except ValueError as e:
+            self._put_error(a, v, op, e)
+        lin, v = xp.reshape(lin, (-1,)), xp.reshape(v, (-1,))
+        flat = xp.reshape(a, (-1,))
+        if reduce == "add":
+            flat = xp.asarray(flat, copy=True)
+            ax.scatter_add(xp, flat, lin, v)
+        else:
+            flat = _scatter_std(xp, flat, lin, v, reduce)
+        a[...] = xp.reshape(flat, a.shape)
+
+
+def _value_array(xp, v, a, shape: tuple):
+    """A value to write into `a`, as an array of a's dtype broadcast to `shape` (NumPy's assignment
+    rules: a number converts to a's kind; extra leading size-1 dims are dropped)."""
+    if not hasattr(v, "shape"):
+        k = ax.kind(a)
+        v = xp.asarray(bool(v) if k == "b" else float(v) if k in "fc" else int(v), dtype=a.dtype)
+    while v.ndim > len(shape) and v.shape[0] == 1:
+        v = xp.reshape(v, v.shape[1:])
+    return xp.broadcast_to(v, shape)
+
+
+def _scatter_std(xp, flat, lin, v, reduce):
+    """flat with v assigned (or multiplied, when reduce) at positions lin, by the standard's functions.
+
+    Sorting groups repeated positions; each round updates each position once (through searchsorted),
+    so repeats multiply in turn; an assignment keeps the last value written, as NumPy does."""
+    if lin.shape[0] == 0:
+        return flat
+    order = xp.argsort(lin, stable=True)
+    lin, v = xp.take(lin, order), xp.take(v, order)
+    first = xp.searchsorted(lin, lin)
+    last = xp.searchsorted(lin, lin, side="right") - 1
+    at = xp.arange(lin.shape[0], dtype=lin.dtype)
+    pos = xp.arange(flat.shape[0], dtype=lin.dtype)
+    if reduce is None:
+        rounds = [last == at]
+    else:
+        rank = at - first
+        rounds = [rank == r for r in range(int(xp.max(rank)) + 1)]
+    for sel in rounds:
+        u, w = lin[sel], v[sel]
+        j = xp.clip(xp.searchsorted(u, pos), 0, u.shape[0] - 1)
+        hit = xp.take(u, j) == pos
+        new = xp.take(w, j)
+        flat = xp.where(hit, new if reduce is None else flat * new, flat)
+    return flat
+
+
+def _std_take(xp, a, adv: tuple):
+    """a[adv] with NumPy's advanced indexing, by the standard's functions: slices and None first (a
+    basic step), masks as their nonzero() coordinates, then the indexed dims moved to the front,
+    flattened, and read with one `take` at the flat positions; NumPy's order of the result's dims."""
+    consumed = sum(_dims_of(k) for k in adv)
+    pre, dims = [], []  # the basic step's key; per dim after it: None (kept whole) or an index array
+    for k in adv:
+        if k is None or type(k) is slice:
+            pre.append(k)
+            dims.append(None)
+        elif k is Ellipsis:
+            n = a.ndim - consumed
+            pre.extend([slice(None)] * n)
+            dims.extend([None] * n)
+        elif ax.kind(k) == "b":
+            if k.ndim == 0:  # x[False]: a new dim of size 1, read at no position (size 0)
+                pre.append(None)
+                dims.append(xp.zeros((1 if bool(k) else 0,), dtype=dt.native(dt.int64, xp)))
+            else:
+                pre.extend([slice(None)] * k.ndim)
+                dims.extend(xp.nonzero(k))
+        else:
+            pre.append(slice(None))
+            dims.append(k)
+    if any(k is None or k != slice(None) for k in pre):
+        a = a[tuple(pre) + (Ellipsis,)]
+    dims += [None] * (a.ndim - len(dims))
+    at = [d for d, k in enumerate(dims) if k is not None]
+    rest = [d for d, k in enumerate(dims) if k is None]
+    idx = xp.broadcast_arrays(*(dims[d] for d in at))
+    int64 = dt.native(dt.int64, xp)
+    flat = None
+    for i, d in zip(idx, at):
+        n = a.shape[d]
+        if i.dtype != int64:
+            i = xp.astype(i, int64)
+        i = xp.where(i < 0, i + n, i)
+        flat = i if flat is None else flat * n + i
+    if at + rest != list(range(a.ndim)):
+        a = xp.permute_dims(a, tuple(at + rest))
+    rest_shape = tuple(a.shape[len(at):])
+    a = xp.reshape(a, (math.prod(a.shape[:len(at)]),) + rest_shape)
+    out = xp.reshape(xp.take(a, xp.reshape(flat, (-1,)), axis=0), tuple(flat.shape) + rest_shape)
+    if at[0] > 0 and at == list(range(at[0], at[0] + len(at))):  # adjacent index dims stay in place
+        nb = flat.ndim
+        out = xp.permute_dims(out, tuple(range(nb, nb + at[0])) + tuple(range(nb)) +
+                              tuple(range(nb + at[0], out.ndim)))
+    return out
 
 
 def _basic(items) -> tuple:
@@ -91,7 +216,7 @@ def _along_key(xp, index, dim: int) -> _Key:
         else:
             shape = [1] * nd
             shape[d] = size
-            key.append(xp.arange(size).reshape(shape))
+            key.append(ax.reshape(xp.arange(size, dtype=index.dtype), tuple(shape)))
     return _Key(None, tuple(key), True)
 
 
@@ -125,7 +250,7 @@ class IndexPut(Node):
 
     def forward(self, x, v):
         self.v_shape = tuple(v.shape) if hasattr(v, "shape") else None
-        out = x if self.fresh else x.copy()
+        out = x if self.fresh else ax.copy(x)
         self.write(out, v)
         return out
 
@@ -182,10 +307,17 @@ def _check_bounds(idx, size: int, dim: int, op: str | None, exc=IndexError, nega
     """Raise exc naming the first index outside [-size, size) (or [0, size) when negative is False)."""
     if idx.size == 0:
         return
-    lo, hi = int(idx.min()), int(idx.max())
+    lo, hi = _min_max(idx)
     if hi >= size or lo < (-size if negative else 0):
         prefix = f"{op}(): " if op else ""
         raise exc(f"{prefix}index {hi if hi >= size else lo} is out of bounds for dimension {dim} with size {size}")
+
+
+def _min_max(idx) -> tuple:
+    if type(idx) is np.ndarray:
+        return int(idx.min()), int(idx.max())
+    xp = namespace_of(idx)
+    return int(xp.min(idx)), int(xp.max(idx))
 
 
 def _vector_arg(index, input: Tensor, dim: int, op: str, exc=IndexError, negative: bool = False):
@@ -195,7 +327,7 @@ def _vector_arg(index, input: Tensor, dim: int, op: str, exc=IndexError, negativ
         raise exc(f"{op}(): Index is supposed to be a vector or a scalar, got shape {list(idx.shape)}")
     if input.ndim == 0:
         raise RuntimeError(f"{op}(): expected an input with at least one dimension, got a 0-dim tensor")
-    idx = idx.reshape(-1)
+    idx = ax.reshape(idx, (-1,))
     _check_bounds(idx, input._data.shape[dim], dim, op, exc, negative)
     return idx
 
@@ -266,21 +398,21 @@ def _index_item(k, xp):
         a = k._data
     elif isinstance(k, (list, tuple)) or hasattr(k, "__array__"):
         a = xp.asarray(k)
-        if a.size == 0 and a.dtype.kind == "f":  # [] is an empty long index
-            a = a.astype(dt.int64.np)
+        if a.size == 0 and ax.kind(a) == "f":  # [] is an empty long index
+            a = ax.astype(a, dt.int64)
     else:
         try:
             return operator.index(k)
         except TypeError:
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long, int or bool tensors "
                              f"are valid indices (got {type(k).__name__})") from None
-    kind = a.dtype
-    if kind == dt.bool.np:
+    kind = dt.of_array(a)
+    if kind is dt.bool:
         return (None if a else xp.asarray(False)) if a.ndim == 0 else a
-    if kind == dt.uint8.np:  # byte tensors index as masks, as in PyTorch
-        return a.astype(dt.bool.np)
-    if kind != dt.int64.np and kind != dt.int32.np:
-        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors (got {kind})")
+    if kind is dt.uint8:  # byte tensors index as masks, as in PyTorch
+        return ax.astype(a, dt.bool)
+    if kind is not dt.int64 and kind is not dt.int32:
+        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors (got {kind.name})")
     return int(a) if a.ndim == 0 else a
 
 
@@ -290,7 +422,7 @@ def _dims_of(k) -> int:
         return 0
     if type(k) is int or type(k) is slice:
         return 1
-    return k.ndim if k.dtype == dt.bool.np else 1
+    return k.ndim if ax.kind(k) == "b" else 1
 
 
 def _parse(x: Tensor, key) -> _Key:
@@ -298,7 +430,8 @@ def _parse(x: Tensor, key) -> _Key:
     shape = x._data.shape
     if type(key) is int and shape and -shape[0] <= key < shape[0]:  # the common cases, fast
         return _Key((key, Ellipsis), None, False)
-    if type(key) is slice and shape and key.step is None:
+    direct = type(x._data) is np.ndarray  # NumPy takes any key; others get slices within bounds
+    if type(key) is slice and shape and key.step is None and direct:
         return _Key((key,), None, False)
     xp = namespace_of(x._data)
     items = []
@@ -310,12 +443,11 @@ def _parse(x: Tensor, key) -> _Key:
             k = _index_item(k, xp)
             consumed += _dims_of(k)
         items.append(k)
-    items = tuple(items)
     if consumed > len(shape):
         raise IndexError(f"too many indices for tensor of dimension {len(shape)} (got {consumed})")
     dim = 0
     has_int = has_adv = dup = seen_ellipsis = False
-    for k in items:
+    for pos, k in enumerate(items):
         if k is None:
             continue
         if k is Ellipsis:
@@ -329,8 +461,10 @@ def _parse(x: Tensor, key) -> _Key:
             has_int = True
             dim += 1
         elif type(k) is slice:
+            if not direct:
+                items[pos] = slice(*k.indices(shape[dim]))
             dim += 1
-        elif k.dtype == dt.bool.np:
+        elif ax.kind(k) == "b":
             covered = shape[dim:dim + k.ndim]
             if k.shape != covered:
                 raise IndexError(f"The shape of the mask {list(k.shape)} at index {dim} does not match the shape "
@@ -341,6 +475,7 @@ def _parse(x: Tensor, key) -> _Key:
             _check_bounds(k, shape[dim], dim, None)
             has_adv = dup = True
             dim += 1
+    items = tuple(items)
     if not has_adv:
         return _Key(_basic(items), None, False)
     if not has_int:
@@ -374,7 +509,8 @@ def _value_arg(self: Tensor, value):
         return cast(value, self.dtype)
     if isinstance(value, _SCALARS):
         return value
-    return Tensor._make(namespace_of(self._data).asarray(value, dtype=self.dtype.np))
+    xp = namespace_of(self._data)
+    return Tensor._make(xp.asarray(value, dtype=dt.native(self.dtype, xp)))
 
 
 def __setitem__(self: Tensor, key, value) -> None:
@@ -474,7 +610,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     """input and indices broadcast except along dim, then gathered; with dim None, both are flattened."""
     idx = _index_arg(indices, "take_along_dim")
     if dim is None:
-        flat = idx.reshape(-1)
+        flat = ax.reshape(idx, (-1,))
         _check_bounds(flat, input.numel(), 0, "take_along_dim")
         return Index(_Key(None, (flat,), True))(input.reshape(-1))
     d = _wrap_dim(dim, input.ndim, "take_along_dim")
@@ -499,7 +635,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """input flattened, read at index (negative indices count from the end); output has index's shape."""
     idx = _index_arg(index, "take", (dt.int64,))
     n = input.numel()
-    lo, hi = (int(idx.min()), int(idx.max())) if idx.size else (0, 0)
+    lo, hi = _min_max(idx) if idx.size else (0, 0)
     if hi >= n or lo < -n:
         raise IndexError(f"take(): out of range: tried to access index {hi if hi >= n else lo} on a tensor of {n} "
                          f"elements.")
@@ -553,7 +689,7 @@ def _prep_index_fill(input: Tensor, dim: int, index: Tensor, value, op: str):
     xp = namespace_of(idx)
     n = input._data.shape[d]
     # unique positions: a value tensor's gradient counts each filled element once
-    idx = xp.unique(xp.where(idx < 0, idx + n, idx))
+    idx = xp.unique_values(xp.where(idx < 0, idx + n, idx))
     return input, IndexPut(_dim_key(d, idx), op=op), _scalar_value(value, input, op)
 
 
@@ -593,7 +729,7 @@ def _prep_masked_scatter(input: Tensor, mask: Tensor, source: Tensor, op: str):
     x, m = _mask_arg(input, mask, op)
     _tensor_arg(source, op, "source")
     _same_dtype(input, source, op, "source")
-    count = int(m.sum())
+    count = int(namespace_of(m).count_nonzero(m))
     if source.numel() < count:
         raise RuntimeError(f"{op}(): Number of elements of source ({source.numel()}) < number of ones in mask "
                            f"({count})")
@@ -618,10 +754,15 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     """The int64 coordinates of the nonzero elements: (n, ndim), or one vector per dim with as_tuple."""
     a = input._data
     xp = namespace_of(a)
+    int64 = dt.native(dt.int64, xp)
     if as_tuple:
-        return tuple(Tensor._make(i.astype(dt.int64.np, copy=False)) for i in xp.nonzero(a.reshape(-1) if a.ndim == 0
-                                                                                            else a))
-    return Tensor._make(xp.argwhere(a).astype(dt.int64.np, copy=False))
+        return tuple(Tensor._make(xp.astype(i, int64, copy=False))
+                     for i in xp.nonzero(ax.reshape(a, (1,)) if a.ndim == 0 else a))
+    if xp is np:
+        return Tensor._make(np.argwhere(a).astype(int64, copy=False))
+    if a.ndim == 0:  # argwhere of a 0-dim array: (1, 0) or (0, 0)
+        return Tensor._make(xp.zeros((1 if bool(a != 0) else 0, 0), dtype=int64))
+    return Tensor._make(xp.stack([xp.astype(i, int64, copy=False) for i in xp.nonzero(a)], axis=1))
 
 
 def argwhere(input: Tensor) -> Tensor:

@@ -3,13 +3,16 @@
 `matmul` follows PyTorch (and NumPy): a 1-D operand is promoted to a matrix and the
 added dim dropped from the result; batch dims broadcast. Its backward is one GEMM
 per needed gradient; a gradient broadcast over batch dims is summed once. `einsum`
-runs NumPy's einsum with its contraction-order optimiser, and differentiates each
+runs the library's einsum (NumPy's with its contraction-order optimiser) and differentiates each
 operand by another einsum, so every op here can be differentiated again.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .. import array_extras as ax
 from .. import dtypes as dt
 from ..autograd.node import Node
 from ..tensor import Tensor
@@ -65,8 +68,8 @@ def _mm(a, b, xp):
     """a @ b on arrays; a stack of matrices times one matrix is folded into a single GEMM."""
     if a.ndim > 2 and b.ndim == 2:
         rows = math.prod(a.shape[:-1])
-        return xp.matmul(_blas_ready(a.reshape(rows, a.shape[-1]), xp), _blas_ready(b, xp)).reshape(
-            a.shape[:-1] + b.shape[1:])
+        return ax.reshape(xp.matmul(_blas_ready(ax.reshape(a, (rows, a.shape[-1])), xp), _blas_ready(b, xp)),
+                          a.shape[:-1] + b.shape[1:])
     if a.ndim == 2 and b.ndim == 2:
         return xp.matmul(_blas_ready(a, xp), _blas_ready(b, xp))
     return xp.matmul(a, b)
@@ -74,7 +77,10 @@ def _mm(a, b, xp):
 
 def _blas_ready(m, xp):
     """BLAS's fast path takes C- or F-ordered matrices (a transpose is free); a broadcast or
-    strided one (e.g. the gradient of a sum) is copied once instead of going the slow way."""
+    strided one (e.g. the gradient of a sum) is copied once instead of going the slow way.
+    NumPy only: other libraries' matmul arranges its operands itself."""
+    if type(m) is not np.ndarray:
+        return m
     flags = m.flags
     return m if flags.c_contiguous or flags.f_contiguous else xp.ascontiguousarray(m)
 
@@ -288,9 +294,9 @@ class Einsum(Node):
         args = []
         for a, s in zip(arrays, self.subs):
             args += [a, list(s)]
-        out = self.xp.einsum(*args, list(self.out), optimize=len(arrays) > 1)
-        if any(self.xp.may_share_memory(out, a) for a in arrays):  # a transpose or diagonal is a view
-            out = out.copy()
+        out = ax.einsum(self.xp, *args, list(self.out), optimize=len(arrays) > 1)
+        if any(ax.shares_memory(a, out) for a in arrays):  # a transpose or diagonal is a view
+            out = ax.copy(out)
         return out
 
     def backward(self, grad):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
+from .. import array_extras as ax
 from .. import dtypes as dt
 from ..autograd.node import Node
 from ..device import namespace_of
@@ -44,9 +45,14 @@ def _numel(shape: tuple, dims: tuple) -> int:
     return n
 
 
-def keep_reduced(grad: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+def keep_reduced(grad, shape: tuple, dims: tuple, keepdim: bool):
     """The gradient of a reduction (a Tensor or an array) with its reduced dims as size 1, ready to broadcast."""
-    return grad if keepdim or not shape else grad.reshape(_kept_shape(shape, dims))
+    if keepdim or not shape:
+        return grad
+    kept = _kept_shape(shape, dims)
+    if isinstance(grad, Tensor):
+        return grad.reshape(kept)
+    return ax.reshape(grad, kept) if grad.ndim else grad  # 0-d (on NumPy maybe a scalar) broadcasts as it is
 
 
 def expand_reduced(grad: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
@@ -72,17 +78,25 @@ def _check_nonempty(input: Tensor, dims: tuple, op: str, dim_given: bool) -> Non
 
 
 def _accumulation(input: Tensor, dtype) -> tuple:
-    """(input, NumPy dtype to accumulate in) for sum/prod/cumsum/cumprod: ints and bools give int64.
+    """(input, retrograd dtype to accumulate in) for sum/prod/cumsum/cumprod: ints and bools give int64.
 
     A floating `dtype` for a floating input is a differentiable cast before the op, so
-    the gradient keeps the input's dtype; otherwise NumPy accumulates in the target dtype.
+    the gradient keeps the input's dtype; otherwise the op accumulates in the target dtype.
     """
     if dtype is None:
-        return (input, None) if input.dtype.is_floating_point else (input, dt.int64.np)
+        return (input, None) if input.dtype.is_floating_point else (input, dt.int64)
     d = dt.to_dtype(dtype)
     if d.is_floating_point and input.dtype.is_floating_point:
         return cast(input, d), None
-    return input, d.np
+    return input, d
+
+
+def _acc_args(xp, x, acc) -> tuple:
+    """(x, the library's dtype) for an accumulation in retrograd dtype `acc`; the standard accumulates
+    only numbers, so bools are cast first."""
+    if acc is None:
+        return x, None
+    return (ax.astype(x, acc) if ax.kind(x) == "b" else x), dt.native(acc, xp)
 
 
 def _one_dim(node, input: Tensor, dim: int, op: str) -> Tensor:
@@ -95,12 +109,15 @@ def _one_dim(node, input: Tensor, dim: int, op: str) -> Tensor:
 
 # ---- sum, mean, prod -------------------------------------------------------------------------
 class Sum(Node):
-    def __init__(self, dims: tuple, keepdim: bool, np_dtype=None):
-        self.dims, self.keepdim, self.np_dtype = dims, keepdim, np_dtype
+    def __init__(self, dims: tuple, keepdim: bool, acc=None):
+        self.dims, self.keepdim, self.acc = dims, keepdim, acc
 
     def forward(self, x):
         self.shape = x.shape
-        return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim, dtype=self.np_dtype)
+        if self.acc is None:
+            return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim)
+        x, dtype = _acc_args(self.xp, x, self.acc)
+        return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim, dtype=dtype)
 
     def backward(self, grad):
         return expand_reduced(grad, self.shape, self.dims, self.keepdim)
@@ -111,8 +128,8 @@ class Sum(Node):
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum over `dim` (all dims by default); int and bool inputs sum to int64."""
-    x, np_dtype = _accumulation(input, dtype)
-    return Sum(normalize_dims(dim, x.ndim, "sum"), keepdim, np_dtype)(x)
+    x, acc = _accumulation(input, dtype)
+    return Sum(normalize_dims(dim, x.ndim, "sum"), keepdim, acc)(x)
 
 
 def sum_to_size(input: Tensor, *size) -> Tensor:
@@ -164,23 +181,24 @@ class Prod(Node):
     saves_inputs = True
     saves_output = True
 
-    def __init__(self, dims: tuple, keepdim: bool, np_dtype=None):
-        self.dims, self.keepdim, self.np_dtype = dims, keepdim, np_dtype
+    def __init__(self, dims: tuple, keepdim: bool, acc=None):
+        self.dims, self.keepdim, self.acc = dims, keepdim, acc
 
     def forward(self, x):
         self.shape = x.shape
-        return self.xp.prod(x, axis=self.dims, keepdims=self.keepdim, dtype=self.np_dtype)
+        x, dtype = _acc_args(self.xp, x, self.acc)
+        return self.xp.prod(x, axis=self.dims, keepdims=self.keepdim, dtype=dtype)
 
     def backward(self, grad):
-        x = self.saved_tensors[0]
+        x, xp = self.saved_tensors[0], self.xp
         dims = self.dims
         g = keep_reduced(grad, self.shape, dims, self.keepdim)
         p = keep_reduced(self.saved_output(), self.shape, dims, self.keepdim)
         zero = x._data == 0
-        if not zero.any():
+        if not xp.any(zero):
             return g * p / x
         zeros = Tensor._make(zero)
-        count = zero.sum(axis=dims, keepdims=True)
+        count = xp.sum(ax.astype(zero, dt.int64), axis=dims, keepdims=True)
         nonzero_prod = Prod(dims, True)(where(zeros, 1.0, x))
         other_zero = sum(where(zeros, x, 0.0), dims, keepdim=True) - x  # 0, but d/d(other zero) = 1
         at_zero = nonzero_prod * where(Tensor._make(count == 1), 1.0,
@@ -192,22 +210,23 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=
     """Product of all elements, or along one dim; int and bool inputs give int64."""
     if dim is not None and not isinstance(dim, int):
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
-    x, np_dtype = _accumulation(input, dtype)
-    return Prod(normalize_dims(dim, x.ndim, "prod"), keepdim, np_dtype)(x)
+    x, acc = _accumulation(input, dtype)
+    return Prod(normalize_dims(dim, x.ndim, "prod"), keepdim, acc)(x)
 
 
 # ---- cumulative ------------------------------------------------------------------------------
 class Cumsum(Node):
     """Cumulative sum along a dim (from the end when `reverse`: the adjoint of the forward one)."""
 
-    def __init__(self, dim: int, reverse: bool = False, np_dtype=None):
-        self.dim, self.reverse, self.np_dtype = dim, reverse, np_dtype
+    def __init__(self, dim: int, reverse: bool = False, acc=None):
+        self.dim, self.reverse, self.acc = dim, reverse, acc
 
     def forward(self, x):
         xp, d = self.xp, self.dim
+        x, dtype = _acc_args(xp, x, self.acc)
         if self.reverse:
-            return xp.flip(xp.cumsum(xp.flip(x, d), axis=d, dtype=self.np_dtype), d)
-        return xp.cumsum(x, axis=d, dtype=self.np_dtype)
+            return xp.flip(xp.cumulative_sum(xp.flip(x, axis=d), axis=d, dtype=dtype), axis=d)
+        return xp.cumulative_sum(x, axis=d, dtype=dtype)
 
     def backward(self, grad):
         return Cumsum(self.dim, not self.reverse)(grad)
@@ -228,19 +247,20 @@ class Cumprod(Node):
     saves_inputs = True
     saves_output = True
 
-    def __init__(self, dim: int, np_dtype=None):
-        self.dim, self.np_dtype = dim, np_dtype
+    def __init__(self, dim: int, acc=None):
+        self.dim, self.acc = dim, acc
 
     def forward(self, x):
-        return self.xp.cumprod(x, axis=self.dim, dtype=self.np_dtype)
+        x, dtype = _acc_args(self.xp, x, self.acc)
+        return self.xp.cumulative_prod(x, axis=self.dim, dtype=dtype)
 
     def backward(self, grad):
         x, d = self.saved_tensors[0], self.dim
         y = self.saved_output()
         zero = x._data == 0
-        if not zero.any():
+        if not self.xp.any(zero):
             return _reverse_cumsum(grad * y, d) / x
-        seen = self.xp.cumsum(zero, axis=d)
+        seen = self.xp.cumulative_sum(ax.astype(zero, dt.int64), axis=d)
         before, first = Tensor._make(seen == 0), Tensor._make(zero & (seen == 1))
         upto_first = _reverse_cumsum(grad * y, d) / where(before, x, 1.0)
         at_first = _reverse_cumsum(grad * Cumprod(d)(where(first, 1.0, x)), d)
@@ -249,14 +269,14 @@ class Cumprod(Node):
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative sum along `dim`; int and bool inputs give int64."""
-    x, np_dtype = _accumulation(input, dtype)
-    return _one_dim(lambda d: Cumsum(d, False, np_dtype), x, dim, "cumsum")
+    x, acc = _accumulation(input, dtype)
+    return _one_dim(lambda d: Cumsum(d, False, acc), x, dim, "cumsum")
 
 
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative product along `dim`; int and bool inputs give int64."""
-    x, np_dtype = _accumulation(input, dtype)
-    return _one_dim(lambda d: Cumprod(d, np_dtype), x, dim, "cumprod")
+    x, acc = _accumulation(input, dtype)
+    return _one_dim(lambda d: Cumprod(d, acc), x, dim, "cumprod")
 
 
 # ---- variance ------------------------------------------------------------------------------
@@ -268,7 +288,7 @@ class Var(Node):
 
     def forward(self, x):
         self.shape = x.shape
-        return self.xp.var(x, axis=self.dims, ddof=self.correction, keepdims=self.keepdim)
+        return self.xp.var(x, axis=self.dims, correction=self.correction, keepdims=self.keepdim)
 
     def backward(self, grad):
         return self._grad(keep_reduced(grad, self.shape, self.dims, self.keepdim))
@@ -341,12 +361,12 @@ def _tie_weights(xp, x, out, dims: tuple, keepdim: bool, nan_matches: bool = Fal
     max()/min()/median() over everything, but not for amax/amin, whose gradient is then NaN).
     """
     if not keepdim:
-        out = out.reshape(_kept_shape(x.shape, dims))
+        out = ax.reshape(out, _kept_shape(x.shape, dims))
     mask = x == out
-    if nan_matches and x.dtype.kind == "f":
+    if nan_matches and ax.kind(x) == "f":
         mask |= xp.isnan(x) & xp.isnan(out)
-    mask = mask.astype(x.dtype)
-    return mask / mask.sum(axis=dims, keepdims=True)
+    mask = ax.astype(mask, dt.of_array(x))
+    return mask / xp.sum(mask, axis=dims, keepdims=True)
 
 
 class AMax(Node):
@@ -361,7 +381,11 @@ class AMax(Node):
 
     def forward(self, x):
         self.shape = x.shape
-        fn = self.xp.min if self.smallest else self.xp.max
+        xp = self.xp
+        if ax.kind(x) == "b":  # the standard's max/min take numbers only
+            fn = xp.all if self.smallest else xp.any
+        else:
+            fn = xp.min if self.smallest else xp.max
         return fn(x, axis=self.dims, keepdims=self.keepdim)
 
     def backward(self, grad):
@@ -388,7 +412,7 @@ class TakeAlong(Node):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return self.xp.take_along_axis(x, self.index, axis=self.dim).reshape(self.out_shape)
+        return ax.reshape(self.xp.take_along_axis(x, self.index, axis=self.dim), self.out_shape)
 
     def backward(self, grad):
         return PutAlong(self.index, self.dim, self.in_shape)(grad)
@@ -402,9 +426,7 @@ class PutAlong(Node):
 
     def forward(self, values):
         self.in_shape = values.shape
-        out = self.xp.zeros(self.shape, dtype=values.dtype)
-        self.xp.put_along_axis(out, self.index, values.reshape(self.index.shape), axis=self.dim)
-        return out
+        return ax.put_along_axis(self.xp, self.shape, self.index, ax.reshape(values, self.index.shape), self.dim)
 
     def backward(self, grad):
         return TakeAlong(self.index, self.dim, self.in_shape)(grad)
@@ -436,7 +458,7 @@ def select_along(input: Tensor, dim: int, keepdim: bool, op: str, index_fn, resu
     idx = index_fn(namespace_of(a), a, d)
     out_shape = () if scalar else (idx.shape if keepdim else idx.shape[:d] + idx.shape[d + 1:])
     values = TakeAlong(idx, d, out_shape)(x)
-    return result_type(values, Tensor._make(idx.reshape(out_shape)))
+    return result_type(values, Tensor._make(ax.reshape(idx, out_shape)))
 
 
 def _extremum(input: Tensor, dim, keepdim: bool, other, smallest: bool):
@@ -447,8 +469,13 @@ def _extremum(input: Tensor, dim, keepdim: bool, other, smallest: bool):
         _check_nonempty(input, (), op, False)
         return Extremum(tuple(range(input.ndim)), False, smallest)(input)
     arg = "argmin" if smallest else "argmax"
-    return select_along(input, dim, keepdim, op, lambda xp, a, d: getattr(xp, arg)(a, axis=d, keepdims=True),
-                        min_type if smallest else max_type)
+
+    def index(xp, a, d):
+        if ax.kind(a) == "b":  # the standard's argmax/argmin take numbers only
+            a = ax.astype(a, dt.uint8)
+        return getattr(xp, arg)(a, axis=d, keepdims=True)
+
+    return select_along(input, dim, keepdim, op, index, min_type if smallest else max_type)
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):  # noqa: A001
@@ -481,17 +508,18 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 def _arg_extremum(input: Tensor, dim, keepdim: bool, op: str) -> Tensor:
     a = input._data
     xp = namespace_of(a)
-    if a.dtype == bool:
+    if ax.kind(a) == "b":
         raise RuntimeError(f"{op}(): does not support bool input")
+    int64 = dt.native(dt.int64, xp)
     if dim is None:
         _check_nonempty(input, (), op, False)
         idx = getattr(xp, op)(a)
-        return Tensor._make(xp.asarray(idx, dtype=xp.int64).reshape((1,) * a.ndim if keepdim else ()))
+        return Tensor._make(ax.reshape(xp.asarray(idx, dtype=int64), (1,) * a.ndim if keepdim else ()))
     d = _wrap_dim(dim, a.ndim, op)
     if a.ndim == 0:
-        return Tensor._make(xp.zeros((), dtype=xp.int64))
+        return Tensor._make(xp.zeros((), dtype=int64))
     _check_nonempty(input, (d,), op, True)
-    return Tensor._make(xp.asarray(getattr(xp, op)(a, axis=d, keepdims=keepdim), dtype=xp.int64))
+    return Tensor._make(xp.asarray(getattr(xp, op)(a, axis=d, keepdims=keepdim), dtype=int64))
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -515,20 +543,21 @@ class Norm(Node):
         self.p, self.dims, self.keepdim = p, dims, keepdim
 
     def forward(self, x):
-        xp, p, ax, kd = self.xp, self.p, self.dims, self.keepdim
+        xp, p, dims, kd = self.xp, self.p, self.dims, self.keepdim
         self.shape = x.shape
         if p == 2:
-            if len(ax) == x.ndim and not kd:
-                return xp.sqrt(xp.vdot(x, x))  # BLAS dot: several times faster than sum(x * x)
-            return xp.sqrt(xp.sum(x * x, axis=ax, keepdims=kd))
+            if len(dims) == x.ndim and not kd:
+                flat = ax.reshape(x, (-1,))
+                return xp.sqrt(xp.vecdot(flat, flat))  # a dot product: several times faster than sum(x * x)
+            return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=kd))
         if p == 0:
-            return xp.sum(x != 0, axis=ax, keepdims=kd, dtype=x.dtype)
+            return xp.sum(ax.astype(x != 0, dt.of_array(x)), axis=dims, keepdims=kd)
         a = xp.abs(x)
         if p == 1:
-            return xp.sum(a, axis=ax, keepdims=kd)
+            return xp.sum(a, axis=dims, keepdims=kd)
         if math.isinf(p):
-            return (xp.max if p > 0 else xp.min)(a, axis=ax, keepdims=kd)
-        return xp.sum(a ** p, axis=ax, keepdims=kd) ** (1.0 / p)
+            return (xp.max if p > 0 else xp.min)(a, axis=dims, keepdims=kd)
+        return xp.sum(a ** p, axis=dims, keepdims=kd) ** (1.0 / p)
 
     def backward(self, grad):
         x, p = self.saved_tensors[0], self.p
@@ -577,15 +606,14 @@ class LogSumExp(Node):
         self.dims, self.keepdim = dims, keepdim
 
     def forward(self, x):
-        xp, ax = self.xp, self.dims
+        xp, dims = self.xp, self.dims
         self.shape = x.shape
-        kept = _kept_shape(x.shape, ax)
-        m = xp.max(x, axis=ax, keepdims=True) if x.size else xp.zeros(kept, dtype=x.dtype)
-        m = xp.where(xp.isfinite(m), m, 0)
-        e = x - m
-        xp.exp(e, out=e)
-        out = xp.log(xp.sum(e, axis=ax, keepdims=True)) + m
-        return out if self.keepdim else out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in ax))
+        kept = _kept_shape(x.shape, dims)
+        m = xp.max(x, axis=dims, keepdims=True) if x.size else xp.zeros(kept, dtype=x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0.0)
+        e = ax.exp_inplace(xp, x - m)
+        out = xp.log(xp.sum(e, axis=dims, keepdims=True)) + m
+        return out if self.keepdim else ax.reshape(out, tuple(s for i, s in enumerate(x.shape) if i not in dims))
 
     def backward(self, grad):
         x = self.saved_tensors[0]
@@ -614,9 +642,8 @@ class Softmax(Node):
     def forward(self, x):
         xp, d = self.xp, self.dim
         if not x.size:
-            return x.copy()
-        e = x - xp.max(x, axis=d, keepdims=True)
-        xp.exp(e, out=e)
+            return ax.copy(x)
+        e = ax.exp_inplace(xp, x - xp.max(x, axis=d, keepdims=True))
         e /= xp.sum(e, axis=d, keepdims=True)
         return e
 
@@ -631,7 +658,7 @@ class LogSoftmax(Softmax):
     def forward(self, x):
         xp, d = self.xp, self.dim
         if not x.size:
-            return x.copy()
+            return ax.copy(x)
         s = x - xp.max(x, axis=d, keepdims=True)
         s -= xp.log(xp.sum(xp.exp(s), axis=d, keepdims=True))
         return s
@@ -664,7 +691,7 @@ def _logical(input: Tensor, dim, keepdim: bool, op: str) -> Tensor:
     xp = namespace_of(a)
     axis = () if isinstance(dim, (tuple, list)) and not dim else normalize_dims(dim, a.ndim, op)
     out = xp.asarray(getattr(xp, op)(a, axis=axis, keepdims=keepdim))
-    return Tensor._make(out.astype(xp.uint8) if a.dtype == xp.uint8 else out)
+    return Tensor._make(ax.astype(out, dt.uint8) if a.dtype == xp.uint8 else out)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
@@ -682,7 +709,7 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     a = input._data
     xp = namespace_of(a)
     return Tensor._make(xp.asarray(xp.count_nonzero(a, axis=normalize_dims(dim, a.ndim, "count_nonzero")),
-                                   dtype=xp.int64))
+                                   dtype=dt.native(dt.int64, xp)))
 
 
 TENSOR_METHODS = ("sum", "sum_to_size", "mean", "prod", "cumsum", "cumprod", "var", "std", "max", "min", "amax",

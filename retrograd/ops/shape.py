@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
+from .. import array_extras as ax
 from .. import dtypes as dt
 from ..autograd import grad_mode
 from ..autograd.node import Node
-from ..device import _DEFAULT_ARRAY, _NAMESPACES, namespace_of
+from ..device import _DEFAULT_ARRAY, _NAMESPACES
 from ..tensor import Tensor, _wrap_dim
 
 _state = grad_mode.state
@@ -23,7 +26,11 @@ _state = grad_mode.state
 def as_view(out: Tensor, base: Tensor) -> Tensor:
     """Mark `out` as a view of `base` (sharing its version counter) when their storage overlaps."""
     a = out._data
-    if a.base is not None and namespace_of(a).may_share_memory(a, base._data):
+    if type(a) is np.ndarray:  # `.base` rules out fresh arrays cheaply
+        shared = a.base is not None and np.may_share_memory(a, base._data)
+    else:
+        shared = ax.shares_memory(a, base._data)
+    if shared:
         out._base = base if base._base is None else base._base
     return out
 
@@ -49,8 +56,9 @@ def _dims(dims, ndim: int, op: str) -> tuple:
     return out
 
 
-def _lead(dim: int) -> tuple:
-    return (slice(None),) * dim
+def _along(dim: int, index) -> tuple:
+    """The index that picks `index` (a slice or an int) along `dim` and all of the other dims."""
+    return (slice(None),) * dim + (index, Ellipsis)
 
 
 def _prod(sizes) -> int:
@@ -86,13 +94,13 @@ class Reshape(Node):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return x.reshape(self.shape)
+        return ax.reshape(x, self.shape)
 
     def backward(self, grad):
         return Reshape(self.in_shape)(grad)
 
     def backward_arrays(self, grad):
-        return (grad.reshape(self.in_shape),)
+        return (ax.reshape(grad, self.in_shape),)
 
 
 def _reshape(input: Tensor, shape: tuple) -> Tensor:
@@ -123,7 +131,7 @@ def _view_dtype(input: Tensor, d: dt.dtype) -> Tensor:
     if input._requires_grad and _state.enabled:
         raise RuntimeError(f"view(dtype): a tensor that requires grad cannot be viewed as {d} (from {input.dtype})")
     try:
-        data = input._data.view(d.np)
+        data = ax.view_bits(input._data, d)
     except ValueError as e:
         raise RuntimeError(f"view(dtype): cannot view a {input.dtype} tensor of shape {list(input.shape)} "
                            f"as {d}: {e}") from None
@@ -194,13 +202,13 @@ class Permute(Node):
         self.dims = dims
 
     def forward(self, x):
-        return x.transpose(self.dims)
+        return ax.permute_dims(x, self.dims)
 
     def backward(self, grad):
         return Permute(self.inverse())(grad)
 
     def backward_arrays(self, grad):
-        return (grad.transpose(self.inverse()),)
+        return (ax.permute_dims(grad, self.inverse()),)
 
     def inverse(self) -> tuple:
         """The permutation that undoes this one."""
@@ -373,7 +381,9 @@ class Flip(Node):
         self.dims = dims
 
     def forward(self, x):
-        return self.xp.flip(x, self.dims).copy()
+        if not self.dims:  # (NumPy's flip of a 0-d array gives a scalar)
+            return ax.copy(x)
+        return ax.copy(self.xp.flip(x, axis=self.dims))  # NumPy's and CuPy's flip are views
 
     def backward(self, grad):
         return Flip(self.dims)(grad)
@@ -402,7 +412,8 @@ class Roll(Node):
         self.shifts, self.dims = shifts, dims
 
     def forward(self, x):
-        return self.xp.roll(x, self.shifts, self.dims)
+        shifts = self.shifts if self.dims is not None else self.shifts[0]  # the standard: an int without dims
+        return self.xp.roll(x, shifts, axis=self.dims)
 
     def backward(self, grad):
         return Roll(tuple(-s for s in self.shifts), self.dims)(grad)
@@ -431,7 +442,7 @@ class Tri(Node):
         xp = self.xp
         rows, cols = xp.arange(x.shape[-2])[:, None] + self.diagonal, xp.arange(x.shape[-1])
         mask = cols >= rows if self.upper else cols <= rows
-        return xp.where(mask, x, xp.zeros((), x.dtype))
+        return xp.where(mask, x, xp.zeros((), dtype=x.dtype))
 
     def backward(self, grad):
         return Tri(self.diagonal, self.upper)(grad)
@@ -463,9 +474,17 @@ class ConstantPad(Node):
         shape = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, self.pads))
         src = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(x.shape, self.pads))
         dst = tuple(slice(max(lo, 0), s - max(hi, 0)) for s, (lo, hi) in zip(shape, self.pads))
-        out = self.xp.zeros(shape, x.dtype) if self.value == 0 else self.xp.full(shape, self.value, x.dtype)
+        xp = self.xp
+        out = xp.zeros(shape, dtype=x.dtype) if self.value == 0 else xp.full(shape, self._fill(x), dtype=x.dtype)
         out[dst] = x[src]
         return out
+
+    def _fill(self, x):
+        """The pad value; off NumPy cast to the array's kind first (the standard refuses e.g. a float for ints)."""
+        if type(x) is np.ndarray:
+            return self.value
+        k = ax.kind(x)
+        return bool(self.value) if k == "b" else int(self.value) if k in "iu" else self.value
 
     def backward(self, grad):
         return ConstantPad(tuple((-lo, -hi) for lo, hi in self.pads))(grad)
@@ -484,7 +503,7 @@ class Narrow(Node):
 
     def forward(self, x):
         self.size = x.shape[self.dim]
-        return x[_lead(self.dim) + (slice(self.start, self.start + self.length),)]
+        return x[_along(self.dim, slice(self.start, self.start + self.length))]
 
     def backward(self, grad):
         return _pad_dim(grad, self.dim, self.start, self.size - self.start - self.length)
@@ -515,7 +534,7 @@ class Select(Node):
 
     def forward(self, x):
         self.size = x.shape[self.dim]
-        return x[_lead(self.dim) + (self.index, Ellipsis)]
+        return x[_along(self.dim, self.index)]
 
     def backward(self, grad):
         return _pad_dim(unsqueeze(grad, self.dim), self.dim, self.index, self.size - self.index - 1)
@@ -535,11 +554,12 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 
 
 def _diagonal_of(xp, a, offset: int, d1: int, d2: int):
-    """The writable strided view of a diagonal of array `a`, appended as its last dim."""
+    """The strided view of a diagonal of array `a`, appended as its last dim (a copy off NumPy and CuPy)."""
     a = xp.moveaxis(a, (d1, d2), (-2, -1))
-    a = a[..., max(-offset, 0):, max(offset, 0):]
+    a = a[..., min(max(-offset, 0), a.shape[-2]):, min(max(offset, 0), a.shape[-1]):]  # within bounds
     n = max(min(a.shape[-2], a.shape[-1]), 0)
-    return xp.lib.stride_tricks.as_strided(a, a.shape[:-2] + (n,), a.strides[:-2] + (a.strides[-2] + a.strides[-1],))
+    st = ax.strides(a)
+    return ax.as_strided(xp, a, a.shape[:-2] + (n,), st[:-2] + (st[-2] + st[-1],))
 
 
 class Diagonal(Node):
@@ -561,9 +581,21 @@ class DiagonalScatter(Node):
         self.shape, self.offset, self.dim1, self.dim2 = shape, offset, dim1, dim2
 
     def forward(self, g):
-        out = self.xp.zeros(self.shape, g.dtype)
-        _diagonal_of(self.xp, out, self.offset, self.dim1, self.dim2)[...] = g
-        return out
+        xp = self.xp
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        diag = _diagonal_of(xp, out, self.offset, self.dim1, self.dim2)
+        if diag.size == 0:
+            return out
+        if ax.shares_memory(diag, out):  # a writable view (NumPy, CuPy)
+            diag[...] = g
+            return out
+        # elsewhere: g[..., r - r0] on the cells whose column minus row is `offset`, zeros off it
+        a = xp.moveaxis(out, (self.dim1, self.dim2), (-2, -1))
+        rows, cols = xp.arange(a.shape[-2]), xp.arange(a.shape[-1])
+        on = (cols - rows[:, None]) == self.offset
+        src = xp.clip(rows - max(-self.offset, 0), 0, g.shape[-1] - 1)
+        full = xp.where(on, xp.take(g, src, axis=-1)[..., None], xp.zeros((), dtype=g.dtype))
+        return xp.moveaxis(full, (-2, -1), (self.dim1, self.dim2))
 
     def backward(self, grad):
         return Diagonal(self.offset, self.dim1, self.dim2)(grad)
@@ -591,14 +623,13 @@ class Split(Node):
         self.n_outputs = len(sizes)
 
     def forward(self, x):
-        self.dtype = dt.from_numpy(x.dtype)
+        self.dtype = dt.of_array(x)
         self.in_shape = x.shape
-        lead = _lead(self.dim)
         if self.unbind:
-            return tuple(x[lead + (i, Ellipsis)] for i in range(len(self.sizes)))
+            return tuple(x[_along(self.dim, i)] for i in range(len(self.sizes)))
         out, start = [], 0
         for s in self.sizes:
-            out.append(x[lead + (slice(start, start + s),)])
+            out.append(x[_along(self.dim, slice(start, start + s))])
             start += s
         return tuple(out)
 
@@ -622,7 +653,7 @@ class Split(Node):
     def _zeros(self, size: int) -> Tensor:
         """The gradient of a piece that received none."""
         shape = self.in_shape[:self.dim] + (() if self.unbind else (size,)) + self.in_shape[self.dim + 1:]
-        return Tensor._make(self.xp.zeros(shape, self.dtype.np))
+        return Tensor._make(self.xp.zeros(shape, dtype=dt.native(self.dtype, self.xp)))
 
     def backward(self, *grads):
         pieces = [self._zeros(s) if g is None else g for g, s in zip(grads, self.sizes)]
@@ -683,13 +714,13 @@ class Cat(Node):
     def forward(self, *xs):
         if self.skipped:
             xs = [a for i, a in enumerate(xs) if i not in self.skipped]
-        return self.xp.concatenate(xs, axis=self.dim)
+        return self.xp.concat(xs, axis=self.dim)
 
     def backward(self, grad):
         pieces = Split(self.dim, self.sizes)(grad)
         if not self.skipped:
             return pieces
-        rest, empty = iter(pieces), Tensor._make(self.xp.zeros((0,), grad._data.dtype))
+        rest, empty = iter(pieces), Tensor._make(self.xp.zeros((0,), dtype=grad._data.dtype))
         return tuple(empty if i in self.skipped else next(rest) for i in range(len(pieces) + len(self.skipped)))
 
 
@@ -804,15 +835,15 @@ class EdgePad(Node):
         return 0, n - 1
 
     def forward(self, x):
-        xp, lead, n = self.xp, _lead(self.dim), x.shape[self.dim]
+        xp, n = self.xp, x.shape[self.dim]
         parts = []
         for src, count in zip(self.sources(n), (self.before, self.after)):
             if isinstance(src, int):
-                edge = x[lead + (slice(src, src + 1),)]
+                edge = x[_along(self.dim, slice(src, src + 1))]
                 parts.append(xp.broadcast_to(edge, edge.shape[:self.dim] + (count,) + edge.shape[self.dim + 1:]))
             else:
-                parts.append(x[lead + (src,)])
-        return xp.concatenate((parts[0], x, parts[1]), axis=self.dim)
+                parts.append(x[_along(self.dim, src)])
+        return xp.concat((parts[0], x, parts[1]), axis=self.dim)
 
     def backward(self, grad):
         return EdgeFold(self)(grad)
@@ -826,15 +857,14 @@ class EdgeFold(Node):
 
     def forward(self, g):
         dim, p, q = self.pad.dim, self.pad.before, self.pad.after
-        lead = _lead(dim)
         n = g.shape[dim] - p - q
-        out = g[lead + (slice(p, p + n),)].copy()
+        out = ax.copy(g[_along(dim, slice(p, p + n))])
         for src, part in zip(self.pad.sources(n), (slice(0, p), slice(p + n, p + n + q))):
-            edge = g[lead + (part,)]
+            edge = g[_along(dim, part)]
             if isinstance(src, int):
-                out[lead + (slice(src, src + 1),)] += edge.sum(axis=dim, keepdims=True)
+                out[_along(dim, slice(src, src + 1))] += self.xp.sum(edge, axis=dim, keepdims=True)
             else:
-                out[lead + (src,)] += edge
+                out[_along(dim, src)] += edge
         return out
 
     def backward(self, grad):
@@ -893,7 +923,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
 # ---- copies ---------------------------------------------------------------------------------------------
 class Clone(Node):
     def forward(self, x):
-        return x.copy()
+        return ax.copy(x)
 
     def backward(self, grad):
         return grad
@@ -904,7 +934,7 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:
 
 
 def contiguous(input: Tensor, memory_format=None) -> Tensor:
-    return input if input._data.flags.c_contiguous else clone(input)
+    return input if ax.is_contiguous(input._data) else clone(input)
 
 
 TENSOR_METHODS = (

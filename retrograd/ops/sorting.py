@@ -7,6 +7,10 @@ sorts as the largest value, as in PyTorch.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from .. import array_extras as ax
+from .. import dtypes as dt
 from ..device import namespace_of
 from ..tensor import Tensor, _wrap_dim
 from .reduction import Extremum, _check_nonempty, _return_type, select_along
@@ -16,16 +20,20 @@ kthvalue_type, median_type = _return_type("kthvalue"), _return_type("median")
 
 
 def _argsort(xp, a, axis: int, descending: bool, stable: bool = False):
-    """argsort; a stable one keeps equal elements in their original order, descending too."""
-    kind = "stable" if stable else None
+    """argsort; a stable one keeps equal elements in their original order, descending too.
+
+    Descending is an ascending sort of the reversed array (NumPy has no `descending`), which also puts NaN first.
+    """
+    if type(a) is not np.ndarray and ax.kind(a) == "b":  # the standard's argsort takes no bool (NumPy's does)
+        a = ax.astype(a, dt.uint8)
     if not descending:
-        return xp.argsort(a, axis=axis, kind=kind)
-    idx = xp.argsort(xp.flip(a, axis), axis=axis, kind=kind)
-    return (a.shape[axis] - 1) - xp.flip(idx, axis)
+        return xp.argsort(a, axis=axis, stable=stable)
+    idx = xp.argsort(xp.flip(a, axis=axis), axis=axis, stable=stable)
+    return (a.shape[axis] - 1) - xp.flip(idx, axis=axis)
 
 
 def _slice(a, axis: int, start: int, stop: int):
-    return a[(slice(None),) * axis + (slice(start, stop),)]
+    return a[(slice(None),) * axis + (slice(start, stop), Ellipsis)]
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -39,7 +47,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     a = input._data
     if a.ndim == 0:
         _wrap_dim(dim, 0, "argsort")
-        return Tensor._make(namespace_of(a).zeros((), dtype="int64"))
+        xp = namespace_of(a)
+        return Tensor._make(xp.zeros((), dtype=dt.native(dt.int64, xp)))
     return Tensor._make(_argsort(namespace_of(a), a, _wrap_dim(dim, a.ndim, "argsort"), descending, stable))
 
 
@@ -56,7 +65,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     def index(xp, a, axis):
         if k == 0 or k == n:
             return _slice(_argsort(xp, a, axis, largest), axis, 0, k)
-        part = xp.argpartition(a, n - k if largest else k - 1, axis=axis)
+        part = ax.argpartition(xp, a, n - k if largest else k - 1, axis)
         part = _slice(part, axis, n - k, n) if largest else _slice(part, axis, 0, k)
         order = _argsort(xp, xp.take_along_axis(a, part, axis=axis), axis, largest)
         return xp.take_along_axis(part, order, axis=axis)
@@ -66,7 +75,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def _kth_index(xp, a, axis: int, k: int):
     """Index of the k-th smallest (from 0) along `axis`, with the axis kept."""
-    return _slice(xp.argpartition(a, k, axis=axis), axis, k, k + 1)
+    return _slice(ax.argpartition(xp, a, k, axis), axis, k, k + 1)
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
@@ -85,10 +94,11 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
 def _median_index(xp, a, axis: int):
     """Index of the lower median along `axis`; of the first NaN in rows that have one."""
     idx = _kth_index(xp, a, axis, (a.shape[axis] - 1) // 2)
-    if a.dtype.kind == "f":
+    if ax.kind(a) == "f":
         nan = xp.isnan(a)
-        if nan.any():
-            idx = xp.where(nan.any(axis=axis, keepdims=True), xp.argmax(nan, axis=axis, keepdims=True), idx)
+        if xp.any(nan):
+            first = xp.argmax(ax.astype(nan, dt.uint8), axis=axis, keepdims=True)  # the standard's argmax takes no bool
+            idx = xp.where(xp.any(nan, axis=axis, keepdims=True), first, idx)
     return idx
 
 
@@ -101,13 +111,13 @@ class Median(Extremum):
     def forward(self, x):
         xp = self.xp
         self.shape = x.shape
-        flat = x.reshape(-1)
+        flat = ax.reshape(x, (-1,))
         if flat.size == 0:
             return xp.asarray(xp.nan, dtype=x.dtype)
         k = (flat.size - 1) // 2
-        if x.dtype.kind == "f" and xp.isnan(flat).any():
+        if ax.kind(x) == "f" and xp.any(xp.isnan(flat)):
             return xp.asarray(xp.nan, dtype=x.dtype)
-        return xp.asarray(xp.partition(flat, k)[k])
+        return xp.take(flat, _slice(ax.argpartition(xp, flat, k, 0), 0, k, k + 1), axis=0)[0]
 
 
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False):

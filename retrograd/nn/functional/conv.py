@@ -22,6 +22,7 @@ import itertools
 import math
 from typing import NamedTuple
 
+from ...array_extras import as_strided
 from ...autograd import grad_mode
 from ...autograd.node import Node
 from ...tensor import Tensor
@@ -68,7 +69,7 @@ def windows(xp, x, geom: Geometry, out: tuple):
     st = x.strides[-nd:]
     strides = (x.strides[:-nd] + tuple(s * d for s, d in zip(st, geom.dilation))
                + tuple(s * t for s, t in zip(st, geom.stride)))
-    return xp.lib.stride_tricks.as_strided(x, x.shape[:-nd] + geom.kernel + out, strides)
+    return as_strided(xp, x, x.shape[:-nd] + geom.kernel + out, strides)
 
 
 def im2col(xp, x, geom: Geometry, out: tuple, groups: int, value=0):

@@ -1,6 +1,7 @@
 """`F.embedding` (a row lookup whose gradient accumulates rows for repeated indices) and `F.one_hot`."""
 from __future__ import annotations
 
+from ...array_extras import scatter_add
 from ...autograd.node import Node
 from ...device import namespace_of
 from ...tensor import Tensor
@@ -34,7 +35,7 @@ class EmbeddingBackward(Node):
 
     def forward(self, g):
         out = self.xp.zeros((self.num, g.shape[1]), dtype=g.dtype)
-        self.xp.add.at(out, self.indices, g)
+        scatter_add(self.xp, out, self.indices, g)
         return out
 
     def backward(self, grad):

@@ -60,9 +60,12 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, foreach=None) -> None:
     """Scale the gradients by max_norm / (total_norm + 1e-6) when that is below 1."""
-    coef = float(max_norm) / (float(total_norm.item()) + 1e-6)
-    if coef >= 1.0:  # PyTorch multiplies by the coefficient clamped to 1: the same values
-        return
+    if total_norm.device.type == "cpu":
+        coef = float(max_norm) / (float(total_norm.item()) + 1e-6)
+        if coef >= 1.0:  # PyTorch multiplies by the coefficient clamped to 1: the same values
+            return
+    else:  # on a GPU the coefficient stays there: reading it would wait for the GPU every step
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
     with grad_mode.no_grad():
         for g in _grads(parameters):
             g.mul_(coef)

@@ -19,9 +19,8 @@ def _as_tuple(x):
 
 
 def _to_numpy(t):
-    if isinstance(t, torch.Tensor):
-        return t.detach().numpy()
-    return t.detach().numpy()
+    """A tensor's values on the host, whichever library and device it comes from."""
+    return t.detach().cpu().numpy()
 
 
 def make_inputs(arrays, requires_grad=True):
@@ -55,6 +54,8 @@ def check_op(fn, *arrays, rtol=1e-5, atol=1e-6, grad=True, seed=0):
     r_out, t_out = _as_tuple(fn(rg, *rs)), _as_tuple(fn(torch, *ts))
     assert len(r_out) == len(t_out)
     for i, (r, t) in enumerate(zip(r_out, t_out)):
+        if isinstance(r, rg.Tensor):
+            assert r.device == rg.get_default_device(), f"output {i}: on {r.device}, expected {rg.get_default_device()}"
         if isinstance(t, torch.Tensor):
             assert str(r.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], \
                 f"output {i}: dtype {r.dtype} != torch's {t.dtype}"
@@ -72,7 +73,7 @@ def check_op(fn, *arrays, rtol=1e-5, atol=1e-6, grad=True, seed=0):
     for i, (r, t) in enumerate(zip(rs, ts)):
         if isinstance(t, torch.Tensor) and t.requires_grad:
             if t.grad is None:
-                assert r.grad is None or not np.any(r.grad.numpy()), f"input {i}: torch has no grad"
+                assert r.grad is None or not np.any(_to_numpy(r.grad)), f"input {i}: torch has no grad"
                 continue
             assert r.grad is not None, f"input {i}: no gradient (torch has one)"
             assert r.grad.dtype is r.dtype, f"input {i}: grad dtype {r.grad.dtype} != tensor dtype {r.dtype}"

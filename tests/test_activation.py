@@ -7,6 +7,8 @@ import retrograd as rg
 import retrograd.nn as nn
 import retrograd.nn.functional as F
 
+pytestmark = pytest.mark.on_devices
+
 rng = np.random.default_rng(0)
 # |x| up to ~4, away from the kinks at 0, +-1, +-3, 6 and the thresholds used below
 X = (rng.uniform(0.05, 0.45, (6, 7)) + rng.integers(-8, 8, (6, 7)) * 0.5).astype(np.float32)

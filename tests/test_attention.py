@@ -9,6 +9,8 @@ import retrograd as rg
 import retrograd.nn as nn
 import retrograd.nn.functional as F
 
+pytestmark = pytest.mark.on_devices
+
 rng = np.random.default_rng(0)
 
 

@@ -7,6 +7,8 @@ import retrograd as rg
 from retrograd.autograd import Function
 from retrograd.utils.checkpoint import checkpoint
 
+pytestmark = pytest.mark.on_devices
+
 
 def leaf(values, dtype=rg.float32):
     return rg.tensor(values, dtype=dtype, requires_grad=True)
@@ -17,10 +19,10 @@ def test_gradients_accumulate_across_backward_calls():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [6.0, 6.0])
     x.grad = None
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [3.0, 3.0])
 
 
 def test_a_tensor_used_on_several_paths_gets_the_sum():
@@ -28,7 +30,7 @@ def test_a_tensor_used_on_several_paths_gets_the_sum():
     y = x * x + x.exp() * x  # x reaches y along four edges
     y.sum().backward()
     expected = 2 * 2.0 + np.exp(2.0) * (1 + 2.0)
-    np.testing.assert_allclose(x.grad.numpy(), [expected], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [expected], rtol=1e-6)
 
 
 def test_broadcast_gradients_are_reduced_to_the_input_shape():
@@ -37,9 +39,9 @@ def test_broadcast_gradients_are_reduced_to_the_input_shape():
     c = leaf(2.0)
     (a * b * c).sum().backward()
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == ()
-    np.testing.assert_allclose(a.grad.numpy(), np.full((3, 1), 8.0))
-    np.testing.assert_allclose(b.grad.numpy(), np.full((4,), 6.0))
-    np.testing.assert_allclose(c.grad.numpy(), 12.0)
+    np.testing.assert_allclose(a.grad.cpu().numpy(), np.full((3, 1), 8.0))
+    np.testing.assert_allclose(b.grad.cpu().numpy(), np.full((4,), 6.0))
+    np.testing.assert_allclose(c.grad.cpu().numpy(), 12.0)
 
 
 @pytest.mark.parametrize("dtype", [rg.float32, rg.float64])
@@ -55,7 +57,7 @@ def test_the_root_gradient_is_one_or_the_given_gradient():
     with pytest.raises(RuntimeError, match=r"only for scalar outputs.*shape \(2,\)"):
         y.backward()
     y.backward(rg.tensor([1.0, 10.0]))
-    np.testing.assert_allclose(x.grad.numpy(), [2.0, 20.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [2.0, 20.0])
     with pytest.raises(RuntimeError, match=r"mismatch in shape.*\(3,\).*\(2,\)"):
         (x * 2).backward(rg.ones(3))
 
@@ -71,7 +73,7 @@ def test_a_ten_thousand_op_chain_does_not_hit_the_recursion_limit():
     for _ in range(10_000):
         y = y * 1.0001
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10_000], rtol=1e-9)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [1.0001 ** 10_000], rtol=1e-9)
 
 
 def test_a_leaf_can_be_the_root():
@@ -93,9 +95,9 @@ def test_retain_graph_allows_a_second_backward():
     x = leaf([1.0, 2.0])
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.numpy().copy()
+    first = x.grad.cpu().numpy().copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), 2 * first)
 
 
 def test_saved_tensors_are_released_after_backward():
@@ -113,9 +115,9 @@ def test_create_graph_gives_second_derivatives():
     y = (x * x * x).sum()
     (g,) = rg.autograd.grad(y, x, create_graph=True)
     assert g.requires_grad
-    np.testing.assert_allclose(g.numpy(force=True) if g.requires_grad else g.numpy(), 3 * x.detach().numpy() ** 2)
+    np.testing.assert_allclose(g.detach().cpu().numpy(), 3 * x.detach().cpu().numpy() ** 2)
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy())
+    np.testing.assert_allclose(x.grad.cpu().numpy(), 6 * x.detach().cpu().numpy())
 
 
 def test_backward_with_create_graph_leaves_a_differentiable_grad():
@@ -124,7 +126,7 @@ def test_backward_with_create_graph_leaves_a_differentiable_grad():
     assert x.grad.requires_grad
     (gg,) = rg.autograd.grad(x.grad.sum(), x)
     x0 = 1.5
-    np.testing.assert_allclose(gg.numpy(), [2 * np.cos(x0) - x0 * np.sin(x0)])
+    np.testing.assert_allclose(gg.cpu().numpy(), [2 * np.cos(x0) - x0 * np.sin(x0)])
 
 
 def test_first_order_backward_records_nothing():
@@ -138,8 +140,8 @@ def test_autograd_grad_returns_gradients_without_touching_dot_grad():
     x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     h = x * w
     gx, gh = rg.autograd.grad((h * h).sum(), [x, h])
-    np.testing.assert_allclose(gx.numpy(), 2 * np.array([3.0, 8.0]) * np.array([3.0, 4.0]))
-    np.testing.assert_allclose(gh.numpy(), 2 * np.array([3.0, 8.0]))
+    np.testing.assert_allclose(gx.cpu().numpy(), 2 * np.array([3.0, 8.0]) * np.array([3.0, 4.0]))
+    np.testing.assert_allclose(gh.cpu().numpy(), 2 * np.array([3.0, 8.0]))
     assert x.grad is None and w.grad is None
 
 
@@ -154,7 +156,7 @@ def test_autograd_grad_unused_inputs():
 def test_autograd_grad_with_grad_outputs():
     x = leaf([1.0, 2.0])
     (g,) = rg.autograd.grad(x * 3, x, grad_outputs=rg.tensor([1.0, -1.0]))
-    np.testing.assert_allclose(g.numpy(), [3.0, -3.0])
+    np.testing.assert_allclose(g.cpu().numpy(), [3.0, -3.0])
 
 
 def test_backward_inputs_accumulates_only_into_those():
@@ -167,14 +169,14 @@ def test_backward_inputs_accumulates_only_into_those():
 def test_a_leaf_hook_sees_and_may_replace_the_gradient():
     x = leaf([1.0, 2.0])
     seen = []
-    handle = x.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 10)
+    handle = x.register_hook(lambda g: seen.append(g.cpu().numpy().copy()) or g * 10)
     (x * x).sum().backward()
     np.testing.assert_allclose(seen[0], [2.0, 4.0])
-    np.testing.assert_allclose(x.grad.numpy(), [20.0, 40.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [20.0, 40.0])
     handle.remove()
     x.grad = None
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [2.0, 4.0])
 
 
 def test_a_hook_on_an_intermediate_changes_what_flows_on():
@@ -182,7 +184,7 @@ def test_a_hook_on_an_intermediate_changes_what_flows_on():
     h = x * 2
     h.register_hook(lambda g: g * 0)
     (h * 3 + x).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [1.0, 1.0])
 
 
 def test_retain_grad_keeps_an_intermediate_gradient():
@@ -191,7 +193,7 @@ def test_retain_grad_keeps_an_intermediate_gradient():
     h.retain_grad()
     assert h.retains_grad
     (h * h).sum().backward()
-    np.testing.assert_allclose(h.grad.numpy(), [4.0, 8.0])
+    np.testing.assert_allclose(h.grad.cpu().numpy(), [4.0, 8.0])
     assert (x * 2).grad is None
 
 
@@ -278,7 +280,7 @@ def test_in_place_ops_on_non_leaves_match_pytorch():
         y.add_(x)
         y.exp_()
         y.sum().backward()
-        return x.grad.numpy(), w.grad.numpy()
+        return x.grad.cpu().numpy(), w.grad.cpu().numpy()
 
     for r, t in zip(run(rg), run(torch)):
         np.testing.assert_allclose(r, t, rtol=1e-5)
@@ -303,14 +305,14 @@ def test_function_forward_and_backward():
     y = Cube.apply(x, 2.0)
     assert y.grad_fn.name == "CubeBackward"
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [6.0, 24.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [6.0, 24.0])
 
 
 def test_function_double_backward_through_tensor_ops():
     x = leaf([1.0, 2.0], rg.float64)
     (g,) = rg.autograd.grad(Cube.apply(x, 1.0).sum(), x, create_graph=True)
     g.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [6.0, 12.0])
 
 
 def test_function_gradcheck():
@@ -342,7 +344,7 @@ def test_function_with_two_outputs_and_needs_input_grad():
     assert a.grad_fn.needs == (True, False)
     assert not sign.requires_grad
     a.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [0.0, 1.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [0.0, 1.0])
 
 
 class Wrong(Function):
@@ -371,11 +373,11 @@ def test_checkpoint_gives_the_same_gradients_and_reaches_closed_over_parameters(
         return ((a * w).tanh() * w).exp()
 
     checkpoint(block, x).sum().backward()
-    gx, gw = x.grad.numpy().copy(), w.grad.numpy().copy()
+    gx, gw = x.grad.cpu().numpy().copy(), w.grad.cpu().numpy().copy()
     x.grad = w.grad = None
     block(x).sum().backward()
-    np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(gw, w.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gx, x.grad.cpu().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gw, w.grad.cpu().numpy(), rtol=1e-6)
 
 
 def test_checkpoint_keeps_no_activations_and_replays_randomness():
@@ -383,7 +385,7 @@ def test_checkpoint_keeps_no_activations_and_replays_randomness():
     out = checkpoint(lambda a: a * rg.rand(5), x)
     assert out.grad_fn.name == "_CheckpointBackward"
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), out.detach().numpy())
+    np.testing.assert_allclose(x.grad.cpu().numpy(), out.detach().cpu().numpy())
 
 
 # ---- anomaly detection ------------------------------------------------------------------------
@@ -412,17 +414,17 @@ def test_is_leaf_detach_and_grad_fn():
     with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
         y.requires_grad = False
     with pytest.raises(RuntimeError, match=r"Use tensor.detach\(\).numpy\(\)"):
-        x.numpy()
+        x.cpu().numpy()
 
 
 def test_backward_from_several_outputs_of_one_node():
     x = leaf([1.0, 2.0, 3.0, 4.0])
     a, b = (x * 2).split(2)
     rg.autograd.backward([a, b], [rg.ones(2), rg.full((2,), 3.0)])
-    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 6.0, 6.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [2.0, 2.0, 6.0, 6.0])
     y = x * 1
     rg.autograd.backward([y, y], [rg.ones(4), rg.ones(4)])  # the same tensor twice
-    np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0, 8.0, 8.0])
+    np.testing.assert_allclose(x.grad.cpu().numpy(), [4.0, 4.0, 8.0, 8.0])
 
 
 class TwoOutputs(Function):
@@ -457,7 +459,7 @@ def test_in_place_through_index_views_rewrites_the_base_history_like_pytorch():
         y[0] *= w
         y[:, 1].exp_()
         (h.sum() * 2 + (y * y).sum()).backward()
-        return w.grad.numpy(), x.grad.numpy(), h.detach().numpy(), y.detach().numpy()
+        return w.grad.cpu().numpy(), x.grad.cpu().numpy(), h.detach().cpu().numpy(), y.detach().cpu().numpy()
 
     for r, t in zip(run(rg), run(torch)):
         np.testing.assert_allclose(r, t, rtol=1e-6)
@@ -474,7 +476,7 @@ def test_post_accumulate_grad_hook_sees_the_accumulated_grad():
     def run(m):
         w = m.tensor([1.0, 2.0], requires_grad=True)
         seen = []
-        w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.numpy().copy()))
+        w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.cpu().numpy().copy()))
         (w * 3).sum().backward()
         (w * w).sum().backward()
         return seen

@@ -8,6 +8,8 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 import retrograd as rg
 from tests.helpers import check_op, make_inputs
 
+pytestmark = pytest.mark.on_devices
+
 SETTINGS = settings(max_examples=60, deadline=None)
 
 

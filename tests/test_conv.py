@@ -8,6 +8,8 @@ from helpers import assert_close, check_double_backward, check_gradcheck, check_
 import retrograd as rg
 import retrograd.nn.functional as F
 
+pytestmark = pytest.mark.on_devices
+
 # A convolution sums C/groups * kernel products per output (and grad_weight N * L of them) in another order
 # than PyTorch: float32 results agree to about 1e-5 relative, so these contractions are compared at 1e-4.
 TOL = {"rtol": 1e-4, "atol": 1e-5}

@@ -1,9 +1,11 @@
 """Second derivatives through whole models: a two-layer MLP's Hessian-vector product."""
 import numpy as np
 import pytest
-from helpers import torch
+from helpers import _to_numpy, torch
 
 import retrograd as rg
+
+pytestmark = pytest.mark.on_devices
 
 
 def mlp_loss(m, x, y, w1, b1, w2, b2, act):
@@ -24,7 +26,7 @@ def test_two_layer_mlp_hessian_vector_product_matches_pytorch(act):
         grads = m.autograd.grad(loss, params, create_graph=True)
         dot = sum((g * m.tensor(v)).sum() for g, v in zip(grads, vs))
         hvp = m.autograd.grad(dot, params, allow_unused=True)
-        results.append([h.detach().numpy() if h is not None else np.zeros_like(v) for h, v in zip(hvp, vs)])
+        results.append([_to_numpy(h) if h is not None else np.zeros_like(v) for h, v in zip(hvp, vs)])
     for r, t in zip(*results):
         np.testing.assert_allclose(r, t, rtol=1e-7, atol=1e-10)
 
@@ -38,10 +40,11 @@ def test_hessian_vector_product_equals_finite_difference_of_gradients():
     def grad_at(wv):
         wt = rg.tensor(wv, requires_grad=True)
         (g,) = rg.autograd.grad(((x @ wt).tanh() - y).pow(2).mean(), wt)
-        return g.numpy()
+        return _to_numpy(g)
 
     (g,) = rg.autograd.grad(((x @ w).tanh() - y).pow(2).mean(), w, create_graph=True)
     (hv,) = rg.autograd.grad((g * v).sum(), w)
     eps = 1e-6
-    fd = (grad_at(w.detach().numpy() + eps * v.numpy()) - grad_at(w.detach().numpy() - eps * v.numpy())) / (2 * eps)
-    np.testing.assert_allclose(hv.numpy(), fd, rtol=1e-6, atol=1e-9)
+    w0, v0 = _to_numpy(w), _to_numpy(v)
+    fd = (grad_at(w0 + eps * v0) - grad_at(w0 - eps * v0)) / (2 * eps)
+    np.testing.assert_allclose(_to_numpy(hv), fd, rtol=1e-6, atol=1e-9)

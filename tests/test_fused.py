@@ -15,6 +15,8 @@ import retrograd as rg
 from retrograd.nn.functional import conv as C
 from retrograd.nn.functional import pooling as P
 
+pytestmark = pytest.mark.on_devices
+
 GEN = np.random.default_rng(0)
 
 

@@ -10,6 +10,8 @@ import retrograd as rg
 from retrograd import nn
 from retrograd.nn import init
 
+pytestmark = pytest.mark.on_devices
+
 BIG = (400, 500)  # 200k draws: sample mean/std within well under 1% of the truth
 
 

@@ -10,6 +10,8 @@ import retrograd as rg
 import retrograd.nn.functional as F
 from retrograd import nn
 
+pytestmark = pytest.mark.on_devices
+
 TF = torch.nn.functional
 
 

@@ -10,6 +10,8 @@ from helpers import torch
 import retrograd as rg
 from retrograd import nn
 
+pytestmark = pytest.mark.on_devices
+
 
 def _numpy_state(module):
     return {k: v.detach().numpy() for k, v in module.state_dict().items()}

@@ -9,6 +9,8 @@ import retrograd as rg
 from retrograd import nn
 from retrograd.nn import utils
 
+pytestmark = pytest.mark.on_devices
+
 
 def _pairs(scale=1.0, shapes=((3, 4), (4,), (2, 2, 3)), seed=0):
     """Matching retrograd and torch parameters with the same gradients."""

@@ -7,6 +7,8 @@ import retrograd as rg
 import retrograd.nn as nn
 import retrograd.nn.functional as F
 
+pytestmark = pytest.mark.on_devices
+
 rng = np.random.default_rng(0)
 X = rng.standard_normal((4, 6, 5)).astype(np.float32)
 X4 = rng.standard_normal((3, 6, 4, 5)).astype(np.float32)

@@ -10,6 +10,8 @@ from helpers import torch
 
 import retrograd as rg
 
+pytestmark = pytest.mark.on_devices
+
 SHAPES = {"w1": (4, 3), "b1": (3,), "w2": (3, 2), "unused": (2, 2)}
 DTYPES = {"float32": (np.float32, 1e-5, 1e-6), "float64": (np.float64, 1e-10, 1e-12)}  # atol: ulps near 0
 

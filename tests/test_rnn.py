@@ -8,6 +8,8 @@ from helpers import assert_close, check_double_backward, torch
 import retrograd as rg
 import retrograd.nn as nn
 
+pytestmark = pytest.mark.on_devices
+
 rng = np.random.default_rng(0)
 
 

@@ -6,6 +6,8 @@ from helpers import check_double_backward, check_gradcheck, check_op, torch
 import retrograd as rg
 import retrograd.nn.functional as F
 
+pytestmark = pytest.mark.on_devices
+
 
 def arr(rng, *shape, dtype=np.float32):
     return rng.standard_normal(shape).astype(dtype)

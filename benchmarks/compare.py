@@ -18,6 +18,11 @@ training steps (the rise of peak RSS over the RSS before training, each library 
 fresh subprocess). Both libraries keep their default number of threads.
 
     python benchmarks/compare.py [--workloads ops,tiny,mlp,cnn,gpt] [--reps 7] [--seconds 0.25] [--no-memory]
+                                 [--device cuda]
+
+With `--device cuda` both libraries run on the GPU (retrograd through CuPy, PyTorch CUDA), each
+repetition ending with a synchronize; GFLOP/s are then given without a fraction of a peak, and
+peak memory (host RSS) is not measured.
 """
 from __future__ import annotations
 
@@ -204,36 +209,41 @@ def gemm_peak() -> float:
     return 2 * 1024 ** 3 / best / 1e9
 
 
-def _timed(step, seconds: float, iters: int | None) -> tuple:
-    """Run `step` for about `seconds` (or `iters` times): (ms per step, iterations)."""
+def _timed(step, seconds: float, iters: int | None, sync) -> tuple:
+    """Run `step` for about `seconds` (or `iters` times), then `sync`: (ms per step, iterations)."""
     if iters is None:
         iters, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             step()
+            sync()
             iters += 1
         return (time.perf_counter() - t0) / iters * 1e3, iters
     t0 = time.perf_counter()
     for _ in range(iters):
         step()
+    sync()
     return (time.perf_counter() - t0) / iters * 1e3, iters
 
 
-def time_workload(name: str, libs: dict, reps: int, seconds: float) -> dict:
+def time_workload(name: str, libs: dict, reps: int, seconds: float, device: str = "cpu") -> dict:
     """Median ms per step of each library, alternating between them every repetition."""
-    steps, state, flops = {}, None, 0.0
+    steps, state, flops, syncs = {}, None, 0.0, {}
     for lib_name, lib in libs.items():
+        lib.set_default_device(device)
+        syncs[lib_name] = lib.cuda.synchronize if device == "cuda" else (lambda: None)
         step, model, flops = build(lib, name, state)
+        lib.set_default_device("cpu")
         if model is not None and state is None:
             state = {k: np.array(v.detach().cpu().numpy()) for k, v in model.state_dict().items()}
         steps[lib_name] = step
     iters = {}
     for lib_name, step in steps.items():  # warm up, and size each repetition to about `seconds`
         step()
-        iters[lib_name] = _timed(step, seconds, None)[1]
+        iters[lib_name] = _timed(step, seconds, None, syncs[lib_name])[1]
     times = {lib_name: [] for lib_name in steps}
     for _ in range(reps):
         for lib_name, step in steps.items():
-            times[lib_name].append(_timed(step, 0, iters[lib_name])[0])
+            times[lib_name].append(_timed(step, 0, iters[lib_name], syncs[lib_name])[0])
     return {"ms": {k: statistics.median(v) for k, v in times.items()}, "flops": flops}
 
 
@@ -279,6 +289,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=7, help="repetitions per library (alternating)")
     ap.add_argument("--seconds", type=float, default=0.25, help="about how long one repetition runs")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where both libraries run")
     ap.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child:
@@ -294,13 +305,17 @@ def main() -> None:
         libs["torch"] = torch
     except ImportError:
         print("PyTorch is not installed: timing retrograd alone")
-    peak = gemm_peak()
-    threads = f", PyTorch {libs['torch'].get_num_threads()} threads" if "torch" in libs else ""
-    print(f"NumPy float32 GEMM peak (1024^3, this process): {peak:.1f} GFLOP/s{threads}")
+    if args.device == "cuda":
+        peak, args.no_memory = math.nan, True
+        print(f"on the GPU: {', '.join(n for n in libs)}")
+    else:
+        peak = gemm_peak()
+        threads = f", PyTorch {libs['torch'].get_num_threads()} threads" if "torch" in libs else ""
+        print(f"NumPy float32 GEMM peak (1024^3, this process): {peak:.1f} GFLOP/s{threads}")
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     rows = []
     for name in names:
-        r = time_workload(name, libs, args.reps, args.seconds)
+        r = time_workload(name, libs, args.reps, args.seconds, args.device)
         mem = {} if args.no_memory else {k: peak_memory(k, name) for k in libs}
         rows.append((name, r, mem))
     print()
@@ -320,7 +335,7 @@ def main() -> None:
 
 
 def _fmt(v, width: int, digits: int) -> str:
-    return f"{'-':>{width}s}" if v is None else f"{v:{width}.{digits}f}"
+    return f"{'-':>{width}s}" if v is None or v != v else f"{v:{width}.{digits}f}"  # None or nan: not measured
 
 
 if __name__ == "__main__":

@@ -369,7 +369,7 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (self.__array__(), self._requires_grad))
+        return (_rebuild, (self.__array__(), self._requires_grad, str(self.device)))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -394,8 +394,9 @@ def _init(t: Tensor, data) -> None:
     t.grad_fn = None
 
 
-def _rebuild(array, requires_grad):
-    t = Tensor._make(array)
+def _rebuild(array, requires_grad: bool, device: str = "cpu") -> Tensor:
+    """Unpickle: the values, back on the device they were saved from (as PyTorch does)."""
+    t = Tensor._make(to_device(array, to_device_arg(device)))
     t._requires_grad = requires_grad
     return t
 

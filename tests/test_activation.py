@@ -1,7 +1,7 @@
 """Activations: F functions and Modules against PyTorch (values, gradients, double backward, reprs)."""
 import numpy as np
 import pytest
-from helpers import check_double_backward, check_gradcheck, check_op, torch
+from helpers import _to_numpy, check_double_backward, check_gradcheck, check_op, torch
 
 import retrograd as rg
 import retrograd.nn as nn
@@ -92,7 +92,7 @@ def test_inplace(name):
         assert out is y
         out.sum().backward()
         if m is rg:
-            r_val, r_grad = y.detach().numpy(), x.grad.numpy()
+            r_val, r_grad = _to_numpy(y), _to_numpy(x.grad)
         else:
             np.testing.assert_allclose(r_val, y.detach().numpy(), rtol=1e-6, atol=1e-7)
             np.testing.assert_allclose(r_grad, x.grad.numpy(), rtol=1e-6, atol=1e-7)
@@ -108,7 +108,7 @@ def test_softmax_implicit_dim_warns():
         a = rng.standard_normal(shape).astype(np.float32)
         with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
             out = F.softmax(rg.tensor(a))
-        np.testing.assert_allclose(out.numpy(), torch.softmax(torch.tensor(a), dim).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(_to_numpy(out), torch.softmax(torch.tensor(a), dim).numpy(), rtol=1e-6)
 
 
 def test_softmax_dtype_argument():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, check_double_backward, check_gradcheck, check_op, torch
+from helpers import _to_numpy, assert_close, check_double_backward, check_gradcheck, check_op, torch
 
 import retrograd as rg
 import retrograd.nn as nn
@@ -55,7 +55,7 @@ def test_sdpa_fully_masked_rows_give_zeros_like_torch():
     mask[1, 0, 3] = False
     out = check_op(lambda m, q, k, v, a: sdpa(m, q, k, v, a), randn(2, 3, 5, 8), randn(2, 3, 6, 8),
                    randn(2, 3, 6, 5), mask)[0]
-    assert not np.any(out.detach().numpy()[0, :, 1])
+    assert not np.any(_to_numpy(out)[0, :, 1])
     float_mask = np.where(mask, 0.0, -np.inf).astype(np.float32)
     check_op(lambda m, q, k, v, a: sdpa(m, q, k, v, a), randn(2, 3, 5, 8), randn(2, 3, 6, 8), randn(2, 3, 6, 5),
              float_mask, grad=False)
@@ -95,8 +95,8 @@ def test_sdpa_double_backward_float_mask():
 def test_sdpa_dropout_zeroes_or_rescales_probabilities():
     q, k = rg.tensor(randn(4, 6, 8)), rg.tensor(randn(4, 10, 8))
     eye = rg.tensor(np.broadcast_to(np.eye(10, dtype=np.float32), (4, 10, 10)).copy())
-    p = F.scaled_dot_product_attention(q, k, eye).numpy()  # with V = I the output is the probabilities
-    dropped = F.scaled_dot_product_attention(q, k, eye, dropout_p=0.25).numpy()
+    p = _to_numpy(F.scaled_dot_product_attention(q, k, eye))  # with V = I the output is the probabilities
+    dropped = _to_numpy(F.scaled_dot_product_attention(q, k, eye, dropout_p=0.25))
     kept = dropped != 0
     np.testing.assert_allclose(dropped[kept], p[kept] / 0.75, rtol=1e-5)
     assert 0.6 < kept.mean() < 0.9
@@ -234,9 +234,9 @@ def test_mha_fully_masked_query_gives_nan_weights_like_torch():
     kpm = np.array([[False, False, True], [True, True, True]])
     r_out, r_w = layer(rg.tensor(x), rg.tensor(x), rg.tensor(x), key_padding_mask=rg.tensor(kpm))
     t_out, t_w = t_layer(torch.tensor(x), torch.tensor(x), torch.tensor(x), key_padding_mask=torch.tensor(kpm))
-    np.testing.assert_allclose(r_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(r_w.detach().numpy(), t_w.detach().numpy(), rtol=1e-5, atol=1e-6)
-    assert np.isnan(r_w.detach().numpy()[1]).all()
+    np.testing.assert_allclose(_to_numpy(r_out), t_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_to_numpy(r_w), t_w.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert np.isnan(_to_numpy(r_w)[1]).all()
 
 
 def test_mha_state_dict_keys_and_repr():
@@ -248,14 +248,14 @@ def test_mha_state_dict_keys_and_repr():
 
 def test_mha_init():
     layer = nn.MultiheadAttention(256, 8, add_bias_kv=True)
-    w = layer.in_proj_weight.detach().numpy()
+    w = _to_numpy(layer.in_proj_weight)
     bound = np.sqrt(6.0 / (256 + 3 * 256))  # xavier: fan_in 256, fan_out 768
     assert np.abs(w).max() <= bound and abs(w.std() - bound / np.sqrt(3)) < 0.03 * bound
-    assert not np.any(layer.in_proj_bias.detach().numpy()) and not np.any(layer.out_proj.bias.detach().numpy())
-    out_w = layer.out_proj.weight.detach().numpy()
+    assert not np.any(_to_numpy(layer.in_proj_bias)) and not np.any(_to_numpy(layer.out_proj.bias))
+    out_w = _to_numpy(layer.out_proj.weight)
     assert np.abs(out_w).max() <= 1 / 16 and abs(out_w.std() - 1 / 16 / np.sqrt(3)) < 0.03 / 16
     std = np.sqrt(2.0 / 512)  # xavier-normal of a (1, 1, 256) tensor: fan_in = fan_out = 256
-    assert abs(layer.bias_k.detach().numpy().std() - std) < 0.25 * std
+    assert abs(_to_numpy(layer.bias_k).std() - std) < 0.25 * std
 
 
 def test_mha_dropout_train_and_eval():
@@ -269,7 +269,7 @@ def test_mha_dropout_train_and_eval():
     assert_close(r_out, t_out)
     layer.train()
     train_out, _ = layer(rg.tensor(x), rg.tensor(x), rg.tensor(x))
-    assert not np.allclose(train_out.detach().numpy(), r_out.detach().numpy())
+    assert not np.allclose(_to_numpy(train_out), _to_numpy(r_out))
 
 
 def test_mha_errors():

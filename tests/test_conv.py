@@ -124,7 +124,7 @@ def test_conv_double_backward_through_weight_grad(rng):
         y = m.nn.functional.conv2d(xt, wt, stride=2, padding=1)
         (gw,) = m.autograd.grad((y * y).sum(), (wt,), create_graph=True)
         (gx,) = m.autograd.grad((gw * gw).sum(), (xt,), create_graph=True)
-        results.append(m.autograd.grad(gx.pow(3).sum(), (wt,))[0].detach().numpy())
+        results.append(m.autograd.grad(gx.pow(3).sum(), (wt,))[0].detach().cpu().numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
 
 
@@ -134,10 +134,10 @@ def test_conv_double_backward_through_weight_grad(rng):
 def test_unfold_fold(rng, kw):
     x = arr(rng, 2, 3, 7, 8)
     cols = check_op(lambda m, x: m.nn.functional.unfold(x, **kw), x)[0]
-    check_op(lambda m, c: m.nn.functional.fold(c, (7, 8), **kw), cols.detach().numpy())
+    check_op(lambda m, c: m.nn.functional.fold(c, (7, 8), **kw), cols.detach().cpu().numpy())
     check_gradcheck(lambda m, x: m.nn.functional.unfold(x, **kw), arr(rng, 1, 2, 5, 6))
     check_gradcheck(lambda m, c: m.nn.functional.fold(c, (5, 6), **kw),
-                    rg.nn.functional.unfold(rg.tensor(arr(rng, 1, 2, 5, 6)), **kw).numpy())
+                    rg.nn.functional.unfold(rg.tensor(arr(rng, 1, 2, 5, 6)), **kw).cpu().numpy())
 
 
 def test_unfold_unbatched_and_double_backward(rng):
@@ -166,7 +166,7 @@ def test_unfold_unbatched_and_double_backward(rng):
     (lambda x, w: F.conv2d(x, w, stride=(1, 2, 3)), RuntimeError, "list of 2 values"),
     (lambda x, w: F.conv2d(x, rg.zeros(6, 4, 3)), RuntimeError, "expected a 4-D weight"),
     (lambda x, w: F.conv1d(rg.zeros(2, 3, 4, 5), rg.zeros(2, 3, 2)), RuntimeError, "input to conv1d"),
-    (lambda x, w: F.conv2d(x.numpy(), w), TypeError, "must be Tensor"),
+    (lambda x, w: F.conv2d(x.cpu().numpy(), w), TypeError, "must be Tensor"),
     (lambda x, w: F.conv_transpose2d(x, rg.zeros(4, 3, 3, 3), stride=2, output_padding=2), RuntimeError,
      "output padding must be smaller than either stride or dilation"),
     (lambda x, w: F.conv_transpose2d(x, rg.zeros(3, 3, 3, 3)), RuntimeError, "Given transposed=1"),
@@ -249,7 +249,7 @@ def test_conv_layer_state_dict_keys():
 
 def test_conv_layer_init_statistics():
     layer = rg.nn.Conv2d(64, 128, 3)
-    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    w, b = layer.weight.detach().cpu().numpy(), layer.bias.detach().cpu().numpy()
     fan_in = 64 * 9
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform with a=sqrt(5): gain sqrt(1/3), bound gain * sqrt(3 / fan_in)
     assert w.shape == (128, 64, 3, 3) and w.dtype == np.float32
@@ -258,8 +258,8 @@ def test_conv_layer_init_statistics():
     assert abs(w.mean()) < 0.01 * bound
     assert np.abs(b).max() <= bound and b.std() > 0.4 * bound
     t = rg.nn.ConvTranspose2d(64, 32, 3)  # PyTorch's fan_in for a transposed weight: size(1) * kernel
-    assert np.abs(t.bias.detach().numpy()).max() <= 1 / math.sqrt(32 * 9)
-    assert np.abs(t.bias.detach().numpy()).max() > 0.9 / math.sqrt(32 * 9)
+    assert np.abs(t.bias.detach().cpu().numpy()).max() <= 1 / math.sqrt(32 * 9)
+    assert np.abs(t.bias.detach().cpu().numpy()).max() > 0.9 / math.sqrt(32 * 9)
 
 
 @pytest.mark.parametrize("make,exc,match", [

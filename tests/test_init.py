@@ -16,7 +16,7 @@ BIG = (400, 500)  # 200k draws: sample mean/std within well under 1% of the trut
 
 
 def _values(t):
-    return t.detach().numpy().astype(np.float64)
+    return t.detach().cpu().numpy().astype(np.float64)
 
 
 @pytest.mark.parametrize("name,param", [("linear", None), ("conv2d", None), ("conv_transpose3d", None),
@@ -71,6 +71,8 @@ def test_in_place_on_parameters_keeps_them_leaves():
 
 def test_float64_and_float16_tensors_keep_their_dtype():
     assert init.uniform_(rg.empty(4, dtype=rg.float64)).dtype is rg.float64
+    if rg.cuda.is_standin():
+        pytest.skip("float16 is not in the array API standard: the stand-in has no float16 arrays")
     t = init.normal_(rg.empty(1000, dtype=rg.float16))
     assert t.dtype is rg.float16 and 0.9 < _values(t).std() < 1.1
 
@@ -79,22 +81,23 @@ def test_generator_and_seed_reproducibility():
     g1, g2 = rg.Generator().manual_seed(7), rg.Generator().manual_seed(7)
     a = init.xavier_uniform_(rg.empty(5, 6), generator=g1)
     b = init.xavier_uniform_(rg.empty(5, 6), generator=g2)
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
     rg.manual_seed(3)
     c = init.normal_(rg.empty(10))
     rg.manual_seed(3)
     d = init.normal_(rg.empty(10))
-    np.testing.assert_array_equal(c.numpy(), d.numpy())
-    assert not np.array_equal(c.numpy(), init.normal_(rg.empty(10)).numpy())
+    np.testing.assert_array_equal(c.cpu().numpy(), d.cpu().numpy())
+    assert not np.array_equal(c.cpu().numpy(), init.normal_(rg.empty(10)).cpu().numpy())
 
 
 def test_constant_ones_zeros_eye_dirac_match_torch():
     for fn, args in ((init.constant_, (0.3,)), (init.ones_, ()), (init.zeros_, ())):
-        np.testing.assert_array_equal(fn(rg.empty(3, 4), *args).numpy(),
+        np.testing.assert_array_equal(fn(rg.empty(3, 4), *args).cpu().numpy(),
                                       getattr(torch.nn.init, fn.__name__)(torch.empty(3, 4), *args).numpy())
-    np.testing.assert_array_equal(init.eye_(rg.empty(3, 5)).numpy(), torch.nn.init.eye_(torch.empty(3, 5)).numpy())
+    np.testing.assert_array_equal(init.eye_(rg.empty(3, 5)).cpu().numpy(),
+                                  torch.nn.init.eye_(torch.empty(3, 5)).numpy())
     for shape, groups in (((4, 4, 3), 1), ((6, 2, 3, 3), 2), ((4, 6, 3, 3, 3), 1), ((8, 2, 5, 4), 4)):
-        np.testing.assert_array_equal(init.dirac_(rg.empty(shape), groups).numpy(),
+        np.testing.assert_array_equal(init.dirac_(rg.empty(shape), groups).cpu().numpy(),
                                       torch.nn.init.dirac_(torch.empty(shape), groups).numpy())
     with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
         init.eye_(rg.empty(2, 2, 2))

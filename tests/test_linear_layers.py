@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import check_double_backward, check_gradcheck, check_op, torch
+from helpers import _to_numpy, check_double_backward, check_gradcheck, check_op, torch
 
 import retrograd as rg
 import retrograd.nn.functional as F
@@ -27,19 +27,20 @@ def compare_layer(r_layer, t_layer, *inputs, dtype=np.float32, rtol=1e-5, atol=1
     ts = [torch.tensor(cast(a), requires_grad=not int_inputs) for a in inputs]
     r_out, t_out = r_layer(*rs), t_layer(*ts)
     assert r_out.dtype.name == str(t_out.dtype).split(".")[-1]
-    np.testing.assert_allclose(r_out.detach().numpy(), t_out.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(_to_numpy(r_out), _to_numpy(t_out), rtol=rtol, atol=atol)
     up = np.random.default_rng(5).standard_normal(tuple(t_out.shape)).astype(t_out.detach().numpy().dtype)
     r_out.backward(rg.tensor(up))
     t_out.backward(torch.tensor(up))
     for i, (r, t) in enumerate(zip(rs, ts)):
         if not int_inputs:
-            np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"input {i}")
+            np.testing.assert_allclose(_to_numpy(r.grad), _to_numpy(t.grad), rtol=rtol, atol=atol,
+                                       err_msg=f"input {i}")
     for (name, rp), (_, tp) in zip(r_layer.named_parameters(), t_layer.named_parameters()):
         if tp.grad is None:
-            assert rp.grad is None or not rp.grad.numpy().any(), name
+            assert rp.grad is None or not _to_numpy(rp.grad).any(), name
             continue
         assert rp.grad.dtype is rp.dtype, name
-        np.testing.assert_allclose(rp.grad.numpy(), tp.grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
+        np.testing.assert_allclose(_to_numpy(rp.grad), _to_numpy(tp.grad), rtol=rtol, atol=atol, err_msg=name)
     return r_out
 
 
@@ -94,7 +95,7 @@ def test_linear_layer_matches_torch(rng, dtype, bias):
 def test_linear_default_init_statistics():
     lin = nn.Linear(1000, 400)
     bound = 1 / math.sqrt(1000)  # kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(in), 1/sqrt(in)); the bias too
-    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    w, b = _to_numpy(lin.weight), _to_numpy(lin.bias)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
     assert w.std() == pytest.approx(bound / math.sqrt(3), rel=0.01) and abs(w.mean()) < 0.01 * bound
     assert np.abs(b).max() <= bound and b.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
@@ -151,7 +152,7 @@ def test_f_bilinear_gradcheck_and_errors(rng):
 
 
 def test_bilinear_default_init():
-    w = nn.Bilinear(200, 30, 50).weight.detach().numpy()
+    w = _to_numpy(nn.Bilinear(200, 30, 50).weight)
     bound = 1 / math.sqrt(200)
     assert np.abs(w).max() <= bound and w.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
 
@@ -174,7 +175,7 @@ def test_flatten_unflatten_identity(rng):
 def test_dropout_eval_is_identity_and_train_drops_about_p():
     d = nn.Dropout(0.3)
     x = rg.ones(200, 500)
-    y = d(x).numpy()
+    y = _to_numpy(d(x))
     zero = (y == 0).mean()
     assert zero == pytest.approx(0.3, abs=0.01)
     np.testing.assert_allclose(y[y != 0], 1 / 0.7, rtol=1e-6)
@@ -187,9 +188,9 @@ def test_dropout_gradient_is_mask_times_scale():
     x = rg.tensor(np.random.default_rng(0).standard_normal((50, 40)).astype(np.float32), requires_grad=True)
     y = F.dropout(x, p=0.4)
     y.backward(rg.ones(50, 40))
-    kept = y.detach().numpy() != 0
-    np.testing.assert_allclose(x.grad.numpy(), kept / 0.6, rtol=1e-6)
-    np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy() * kept / 0.6, rtol=1e-6)
+    kept = _to_numpy(y) != 0
+    np.testing.assert_allclose(_to_numpy(x.grad), kept / 0.6, rtol=1e-6)
+    np.testing.assert_allclose(_to_numpy(y), _to_numpy(x) * kept / 0.6, rtol=1e-6)
     assert x.grad.dtype is rg.float32
 
 
@@ -198,16 +199,16 @@ def test_dropout_reproducible_under_manual_seed_and_float64():
     a = F.dropout(rg.ones(100, dtype=rg.float64))
     rg.manual_seed(11)
     b = F.dropout(rg.ones(100, dtype=rg.float64))
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(_to_numpy(a), _to_numpy(b))
     assert a.dtype is rg.float64
 
 
 def test_dropout_edge_probabilities_and_errors():
     x = rg.ones(10, requires_grad=True)
     y = F.dropout(x, p=1.0)
-    assert not y.detach().numpy().any()
+    assert not _to_numpy(y).any()
     y.sum().backward()
-    assert not x.grad.numpy().any()
+    assert not _to_numpy(x.grad).any()
     assert F.dropout(x, p=0.0) is x
     with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
         F.dropout(x, p=1.5)
@@ -220,14 +221,14 @@ def test_dropout_edge_probabilities_and_errors():
 def test_dropout_inplace():
     x = rg.ones(1000)
     y = F.dropout(x, 0.5, inplace=True)
-    assert y is x and (x.numpy() == 0).any() and np.isin(x.numpy(), [0.0, 2.0]).all()
+    assert y is x and (_to_numpy(x) == 0).any() and np.isin(_to_numpy(x), [0.0, 2.0]).all()
 
 
 @pytest.mark.parametrize("layer,shape,lead", [(nn.Dropout1d, (4, 30, 7), 2), (nn.Dropout1d, (30, 7), 1),
                                               (nn.Dropout2d, (4, 30, 5, 6), 2), (nn.Dropout3d, (2, 30, 3, 4, 2), 2),
                                               (nn.Dropout3d, (30, 3, 4, 2), 1)])
 def test_channel_dropout_zeroes_whole_channels(layer, shape, lead):
-    y = layer(0.5)(rg.ones(*shape)).numpy()
+    y = _to_numpy(layer(0.5)(rg.ones(*shape)))
     per_channel = y.reshape(int(np.prod(shape[:lead])), -1)
     assert ((per_channel == 0).all(1) | (per_channel == 2).all(1)).all()
     assert 0.2 < (per_channel[:, 0] == 0).mean() < 0.8
@@ -244,16 +245,16 @@ def test_dropout2d_3d_input_warns_and_wrong_rank_raises():
 
 def test_alpha_dropout_keeps_selu_statistics():
     x = rg.randn(400, 500)
-    y = F.alpha_dropout(x, 0.2, training=True).numpy()
+    y = _to_numpy(F.alpha_dropout(x, 0.2, training=True))
     assert abs(y.mean()) < 0.02 and y.std() == pytest.approx(1.0, abs=0.02)
     assert F.alpha_dropout(x, 0.2) is x  # training defaults to False, as in PyTorch
     xg = rg.randn(50, 8, requires_grad=True)
     out = F.alpha_dropout(xg, 0.5, training=True)
     out.sum().backward()
-    kept = xg.grad.numpy() != 0
+    kept = _to_numpy(xg.grad) != 0
     a = ((1 - 0.5) * (1 + 0.5 * 1.7580993408473766 ** 2)) ** -0.5
-    np.testing.assert_allclose(xg.grad.numpy()[kept], a, rtol=1e-6)
-    y = nn.FeatureAlphaDropout(0.5)(rg.randn(4, 6, 10)).numpy()
+    np.testing.assert_allclose(_to_numpy(xg.grad)[kept], a, rtol=1e-6)
+    y = _to_numpy(nn.FeatureAlphaDropout(0.5)(rg.randn(4, 6, 10)))
     assert y.shape == (4, 6, 10)
 
 
@@ -268,18 +269,18 @@ def test_embedding_layer_matches_torch(dtype, kwargs):
         t.double()
     r.load_state_dict(t.state_dict())
     ro, to = r(rg.tensor(idx)), t(torch.tensor(idx))
-    np.testing.assert_allclose(ro.detach().numpy(), to.detach().numpy())
+    np.testing.assert_allclose(_to_numpy(ro), _to_numpy(to))
     up = np.random.default_rng(1).standard_normal(tuple(to.shape)).astype(dtype)
     ro.backward(rg.tensor(up))
     to.backward(torch.tensor(up))
-    np.testing.assert_allclose(r.weight.grad.numpy(), t.weight.grad.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(_to_numpy(r.weight.grad), _to_numpy(t.weight.grad), rtol=1e-6, atol=1e-7)
     assert r.weight.grad.dtype is r.weight.dtype
     assert repr(r) == repr(t)
 
 
 def test_embedding_default_init_and_padding_row():
     e = nn.Embedding(1000, 200, padding_idx=3)
-    w = e.weight.detach().numpy()
+    w = _to_numpy(e.weight)
     assert not w[3].any()
     rest = np.delete(w, 3, axis=0)
     assert abs(rest.mean()) < 0.01 and rest.std() == pytest.approx(1.0, rel=0.01)
@@ -300,18 +301,18 @@ def test_embedding_max_norm_renormalises_rows_in_place():
     idx = np.array([[0, 2], [2, 5]])
     ro = F.embedding(rg.tensor(idx), rw, max_norm=1.5)
     to = TF.embedding(torch.tensor(idx), tw, max_norm=1.5)
-    np.testing.assert_allclose(ro.numpy(), to.numpy(), rtol=1e-5)
-    np.testing.assert_allclose(rw.numpy(), tw.numpy(), rtol=1e-5)
-    assert np.linalg.norm(rw.numpy()[1]) == pytest.approx(np.linalg.norm(w[1]))  # rows not looked up stay
+    np.testing.assert_allclose(_to_numpy(ro), _to_numpy(to), rtol=1e-5)
+    np.testing.assert_allclose(_to_numpy(rw), _to_numpy(tw), rtol=1e-5)
+    assert np.linalg.norm(_to_numpy(rw)[1]) == pytest.approx(np.linalg.norm(w[1]))  # rows not looked up stay
 
 
 def test_embedding_from_pretrained():
     data = rg.tensor([[1.0, 2.0], [3.0, 4.0]])
     e = nn.Embedding.from_pretrained(data)
     assert not e.weight.requires_grad and e.weight._data is data._data
-    np.testing.assert_array_equal(e(rg.tensor([1, 0])).numpy(), [[3, 4], [1, 2]])
+    np.testing.assert_array_equal(_to_numpy(e(rg.tensor([1, 0]))), [[3, 4], [1, 2]])
     e2 = nn.Embedding.from_pretrained(data, freeze=False, padding_idx=0)
-    assert e2.weight.requires_grad and e2.padding_idx == 0 and e2.weight[0].detach().numpy().tolist() == [1, 2]
+    assert e2.weight.requires_grad and e2.padding_idx == 0 and _to_numpy(e2.weight[0]).tolist() == [1, 2]
     with pytest.raises(AssertionError, match="2-dimensional"):
         nn.Embedding.from_pretrained(rg.zeros(3))
 
@@ -333,7 +334,7 @@ def test_one_hot_matches_torch():
     for n in (-1, 6):
         r, t = F.one_hot(rg.tensor(idx), n), TF.one_hot(torch.tensor(idx), n)
         assert r.dtype is rg.int64
-        np.testing.assert_array_equal(r.numpy(), t.numpy())
+        np.testing.assert_array_equal(_to_numpy(r), _to_numpy(t))
     with pytest.raises(RuntimeError, match="smaller than num_classes"):
         F.one_hot(rg.tensor([3]), 3)
     with pytest.raises(RuntimeError, match="non-negative"):

@@ -284,3 +284,13 @@ def test_loss_module_double():
         weight=torch.tensor(WEIGHT)).double()
     assert r_mod.weight.dtype is rg.float64
     check_op(lambda m, a, b: (r_mod if m is rg else t_mod)(a, b), x.astype(np.float64), t)
+
+
+def test_weight_on_another_device_raises(on_device):
+    if on_device == "cpu":
+        pytest.skip("needs a second device: runs in the cuda case, with the weight on the cpu")
+    x, t = rg.tensor(LOGITS[:, :, 0]), rg.tensor(TARGETS[:, 0])
+    with pytest.raises(RuntimeError, match="expected all tensors to be on the same device"):
+        F.cross_entropy(x, t, weight=rg.tensor(WEIGHT, device="cpu"))
+    with pytest.raises(RuntimeError, match="expected all tensors to be on the same device"):
+        F.binary_cross_entropy_with_logits(rg.tensor(X), rg.tensor(Y), pos_weight=rg.ones(5, device="cpu"))

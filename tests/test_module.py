@@ -1,11 +1,12 @@
 """Module, Parameter and the containers against torch.nn: registration, state_dict, hooks, conversions, repr."""
 import copy
 import pickle
+import re
 from collections import OrderedDict
 
 import numpy as np
 import pytest
-from helpers import torch
+from helpers import _to_numpy, torch
 
 import retrograd as rg
 from retrograd import nn
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.on_devices
 
 
 def _numpy_state(module):
-    return {k: v.detach().numpy() for k, v in module.state_dict().items()}
+    return {k: _to_numpy(v) for k, v in module.state_dict().items()}
 
 
 class PickleNet(nn.Module):
@@ -76,7 +77,7 @@ def test_state_dict_values_are_detached_and_share_storage():
     assert not w.requires_grad and type(w) is rg.Tensor
     with rg.no_grad():
         r.embed.weight.fill_(3.0)
-    assert np.all(w.numpy() == 3.0)
+    assert np.all(_to_numpy(w) == 3.0)
     kept = r.state_dict(keep_vars=True)["embed.weight"]
     assert kept is r.embed.weight
 
@@ -88,11 +89,11 @@ def test_load_torch_state_dict_gives_torch_outputs_and_grads():
     t.eval()
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
     ry, ty = r(rg.tensor(x)), t(torch.tensor(x))
-    np.testing.assert_allclose(ry.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_to_numpy(ry), _to_numpy(ty), rtol=1e-5, atol=1e-6)
     ry.sum().backward()
     ty.sum().backward()
     for (name, rp), (_, tp) in zip(r.named_parameters(), t.named_parameters()):
-        np.testing.assert_allclose(rp.grad.numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(_to_numpy(rp.grad), _to_numpy(tp.grad), rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 def test_load_state_dict_numpy_copies_in_place_with_cast():
@@ -103,10 +104,11 @@ def test_load_state_dict_numpy_copies_in_place_with_cast():
     state["embed.weight"] = src
     result = r.load_state_dict(state)
     assert r.embed.weight is w and w.dtype is rg.float32 and w.requires_grad
-    np.testing.assert_array_equal(w.detach().numpy(), src.astype(np.float32))
+    assert all(t.device == rg.get_default_device() for t in r.state_dict().values())
+    np.testing.assert_array_equal(_to_numpy(w), src.astype(np.float32))
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
-    np.testing.assert_array_equal(r.state_dict()["embed.weight"].numpy(), src)
+    np.testing.assert_array_equal(_to_numpy(r.state_dict()["embed.weight"]), src)
 
 
 def test_load_state_dict_strict_errors_list_every_key():
@@ -151,7 +153,14 @@ def test_load_state_dict_assign_replaces_parameters():
     w = rg.ones(3, 2)
     lin.load_state_dict({"weight": w, "bias": rg.zeros(3)}, assign=True)
     assert lin.weight is not old and isinstance(lin.weight, nn.Parameter) and lin.weight.requires_grad
-    np.testing.assert_array_equal(lin.weight.detach().numpy(), np.ones((3, 2), np.float32))
+    np.testing.assert_array_equal(_to_numpy(lin.weight), np.ones((3, 2), np.float32))
+    # arrays and torch tensors (on the host) land on the module's device, cast to the parameter's dtype
+    t_lin = torch.nn.Linear(2, 3)
+    lin.load_state_dict({"weight": np.full((3, 2), 2.0), "bias": t_lin.bias.detach()}, assign=True)
+    for p in lin.parameters():
+        assert isinstance(p, nn.Parameter) and p.device == rg.get_default_device() and p.dtype is rg.float32
+    np.testing.assert_array_equal(_to_numpy(lin.weight), np.full((3, 2), 2.0, np.float32))
+    np.testing.assert_array_equal(_to_numpy(lin.bias), _to_numpy(t_lin.bias))
 
 
 def test_parameters_dedupe_shared_weights():
@@ -262,7 +271,7 @@ def test_train_eval_propagate():
 def test_dropout_inside_model_depends_on_mode():
     d = nn.Sequential(nn.Dropout(0.5))
     x = rg.ones(1000)
-    assert (d(x).numpy() == 0).mean() > 0.3
+    assert (_to_numpy(d(x)) == 0).mean() > 0.3
     d.eval()
     assert d(x) is x
 
@@ -272,7 +281,7 @@ def test_requires_grad_and_zero_grad():
     r(rg.ones(2, 3)).sum().backward()
     assert all(p.grad is not None for p in r.parameters())
     r.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.numpy().any() for p in r.parameters())
+    assert all(p.grad is not None and not _to_numpy(p.grad).any() for p in r.parameters())
     r.zero_grad()
     assert all(p.grad is None for p in r.parameters())
     r.requires_grad_(False)
@@ -292,8 +301,9 @@ def test_to_float64_converts_parameters_and_buffers_in_place():
     assert r(rg.ones(2, 3, dtype=rg.float64)).dtype is rg.float64
     r.float()
     assert all(p.dtype is rg.float32 for p in r.parameters())
-    r.half()
-    assert r.embed.weight.dtype is rg.float16
+    if not rg.cuda.is_standin():  # the array API standard (so the stand-in) has no float16; CuPy has it
+        r.half()
+        assert r.embed.weight.dtype is rg.float16
     r.to(dtype=rg.float64).to("cpu")
     assert r.embed.weight.dtype is rg.float64
     r.to(rg.zeros(1, dtype=rg.float32))
@@ -330,7 +340,7 @@ def test_apply_visits_children_first():
             nn.init.zeros_(m.weight)
 
     r.apply(init_zero)
-    assert not r.blocks[1].fc.weight.detach().numpy().any()
+    assert not _to_numpy(r.blocks[1].fc.weight).any()
 
 
 def test_repr_matches_torch():
@@ -343,15 +353,17 @@ def test_repr_matches_torch():
     assert repr(nn.ModuleList()) == repr(torch.nn.ModuleList())
 
 
-def test_parameter_repr_pickle_deepcopy():
+def test_parameter_repr_pickle_deepcopy(on_device):
     data = rg.tensor([1.0, 2.0])
     p = nn.Parameter(data)
     assert p._data is data._data and p.is_leaf and p.requires_grad
-    assert repr(p) == "Parameter containing:\ntensor([1., 2.], requires_grad=True)"
-    assert repr(p) == repr(torch.nn.Parameter(torch.tensor([1.0, 2.0])))
+    device = "" if on_device == "cpu" else "device='cuda:0', "  # as PyTorch prints a GPU tensor
+    assert repr(p) == f"Parameter containing:\ntensor([1., 2.], {device}requires_grad=True)"
+    t_repr = repr(torch.nn.Parameter(torch.tensor([1.0, 2.0])))
+    assert repr(p) == t_repr.replace("requires_grad", device + "requires_grad")
     for q in (copy.deepcopy(p), pickle.loads(pickle.dumps(p))):
         assert type(q) is nn.Parameter and q.requires_grad and q._data is not p._data
-        np.testing.assert_array_equal(q.detach().numpy(), [1.0, 2.0])
+        np.testing.assert_array_equal(_to_numpy(q), [1.0, 2.0])
     frozen = nn.Parameter(rg.zeros(1), requires_grad=False)
     assert not copy.deepcopy(frozen).requires_grad
     assert type(p * 2) is rg.Tensor
@@ -367,17 +379,17 @@ def test_deepcopy_and_pickle_model():
     assert c.tied is c.blocks[0] and c.blocks[0] is not r.blocks[0]
     for (n, a), (_, b) in zip(r.state_dict().items(), c.state_dict().items()):
         assert a._data is not b._data
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=n)
+        np.testing.assert_array_equal(_to_numpy(a), _to_numpy(b), err_msg=n)
     assert isinstance(c.temperature, nn.Parameter)
     x = rg.ones(2, 3)
     r.eval()
     c.eval()
-    np.testing.assert_array_equal(r(x).detach().numpy(), c(x).detach().numpy())
+    np.testing.assert_array_equal(_to_numpy(r(x)), _to_numpy(c(x)))
 
     m = PickleNet().eval()
     p = pickle.loads(pickle.dumps(m))
     assert isinstance(p.body[0].weight, nn.Parameter) and not p.training
-    np.testing.assert_array_equal(p(x).detach().numpy(), m(x).detach().numpy())
+    np.testing.assert_array_equal(_to_numpy(p(x)), _to_numpy(m(x)))
     assert list(p.state_dict()) == list(m.state_dict())
 
 
@@ -399,14 +411,14 @@ def test_forward_hooks_fire_and_can_modify():
 
     def post(m, args, out):
         calls.append("post")
-        assert args[0].numpy().sum() == 0
+        assert _to_numpy(args[0]).sum() == 0
         return out + 1
 
     h1 = lin.register_forward_pre_hook(pre)
     h2 = lin.register_forward_hook(post)
     y = lin(rg.ones(3, 2))
     assert calls == ["pre", "post"]
-    np.testing.assert_allclose(y.detach().numpy(), np.broadcast_to(lin.bias.detach().numpy() + 1, (3, 2)))
+    np.testing.assert_allclose(_to_numpy(y), np.broadcast_to(_to_numpy(lin.bias) + 1, (3, 2)))
     h1.remove()
     h2.remove()
     lin(rg.ones(1, 2))
@@ -438,8 +450,8 @@ def test_full_backward_hook_sees_and_replaces_grads():
 
     def hook(store):
         def fn(m, grad_input, grad_output):
-            store["in"] = [None if g is None else g.detach().numpy().copy() for g in grad_input]
-            store["out"] = [g.detach().numpy().copy() for g in grad_output]
+            store["in"] = [None if g is None else _to_numpy(g).copy() for g in grad_input]
+            store["out"] = [_to_numpy(g).copy() for g in grad_output]
             return (grad_input[0] * 2,)
         return fn
 
@@ -452,8 +464,8 @@ def test_full_backward_hook_sees_and_replaces_grads():
     (t_lin(tx) ** 2).sum().backward()
     np.testing.assert_allclose(seen["in"][0], seen_t["in"][0], rtol=1e-5)
     np.testing.assert_allclose(seen["out"][0], seen_t["out"][0], rtol=1e-5)
-    np.testing.assert_allclose(rx.grad.numpy(), tx.grad.numpy(), rtol=1e-5)
-    np.testing.assert_allclose(lin.weight.grad.numpy(), t_lin.weight.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(_to_numpy(rx.grad), _to_numpy(tx.grad), rtol=1e-5)
+    np.testing.assert_allclose(_to_numpy(lin.weight.grad), _to_numpy(t_lin.weight.grad), rtol=1e-5)
 
 
 def test_full_backward_hook_without_input_grad_and_pre_hook():
@@ -464,8 +476,8 @@ def test_full_backward_hook_without_input_grad_and_pre_hook():
     with pytest.warns(UserWarning, match="no inputs require gradients"):
         lin(rg.ones(2, 3)).sum().backward()
     (gi, go), = got
-    assert gi == (None,) and not go[0].numpy().any()
-    assert not lin.weight.grad.numpy().any()
+    assert gi == (None,) and not _to_numpy(go[0]).any()
+    assert not _to_numpy(lin.weight.grad).any()
 
 
 # ---- containers --------------------------------------------------------------------------------
@@ -499,7 +511,7 @@ def test_sequential_indexing_and_mutation():
 def test_sequential_forward_matches_composition():
     s = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
     x = rg.ones(5, 3)
-    np.testing.assert_allclose(s(x).detach().numpy(), s[1](s[0](x)).detach().numpy())
+    np.testing.assert_allclose(_to_numpy(s(x)), _to_numpy(s[1](s[0](x))))
 
 
 def test_module_list_and_dict():
@@ -530,19 +542,26 @@ def test_module_list_and_dict():
     assert len(md) == 0
 
 
-def test_parameter_list_and_dict():
+def _as_on(torch_repr: str, on_device: str) -> str:
+    """The repr of torch's CPU parameter containers as it reads for parameters on `on_device`
+    (PyTorch adds the device, ' (cuda:0)', after the size of a GPU tensor)."""
+    torch_repr = torch_repr.replace("torch", "retrograd")
+    return torch_repr if on_device == "cpu" else re.sub(r"(of size [0-9x]*)\]", r"\1 (cuda:0)]", torch_repr)
+
+
+def test_parameter_list_and_dict(on_device):
     pl = nn.ParameterList([rg.zeros(2), nn.Parameter(rg.ones(3))])
     assert all(isinstance(p, nn.Parameter) for p in pl) and len(pl) == 2
     pl.append(rg.zeros(1, 2))
     assert [n for n, _ in pl.named_parameters()] == ["0", "1", "2"]
     assert len(list(pl.parameters())) == 3
     t_pl = torch.nn.ParameterList([torch.zeros(2), torch.nn.Parameter(torch.ones(3)), torch.zeros(1, 2)])
-    assert repr(pl) == repr(t_pl).replace("torch", "retrograd")
+    assert repr(pl) == _as_on(repr(t_pl), on_device)
     pd = nn.ParameterDict({"b": rg.zeros(2), "a": rg.ones(1)})
     t_pd = torch.nn.ParameterDict({"b": torch.zeros(2), "a": torch.ones(1)})
     assert list(pd.keys()) == list(t_pd.keys())
     assert list(pd.state_dict()) == list(t_pd.state_dict())
-    assert repr(pd) == repr(t_pd).replace("torch", "retrograd")
+    assert repr(pd) == _as_on(repr(t_pd), on_device)
     pd["c"] = nn.Parameter(rg.zeros(1))
     assert "c" in pd and pd.get("zz") is None and len(pd) == 3
     assert pd.pop("c").shape == (1,)

@@ -34,7 +34,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     assert isinstance(r_total, rg.Tensor) and r_total.dtype is rg.float32 and r_total.ndim == 0
     assert r_total.item() == pytest.approx(t_total.item(), rel=1e-5)
     for r, t in zip(rs, ts):
-        np.testing.assert_allclose(r.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(r.grad.cpu().numpy(), t.grad.cpu().numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_clip_grad_norm_single_tensor_generator_and_skipped_grads():
@@ -47,7 +47,7 @@ def test_clip_grad_norm_single_tensor_generator_and_skipped_grads():
     single = nn.Parameter(rg.zeros(3))
     single.grad = rg.tensor([3.0, 4.0, 0.0])
     assert utils.clip_grad_norm_(single, 1.0).item() == pytest.approx(5.0)
-    np.testing.assert_allclose(single.grad.numpy(), [0.6, 0.8, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(single.grad.cpu().numpy(), [0.6, 0.8, 0.0], rtol=1e-5)
     assert utils.clip_grad_norm_([], 1.0).item() == 0.0
 
 
@@ -56,7 +56,7 @@ def test_clip_grad_norm_grads_scaled_in_place():
     grads = [p.grad for p in rs]
     utils.clip_grad_norm_(rs, 1.0)
     assert all(p.grad is g for p, g in zip(rs, grads))
-    total = math.sqrt(sum(float((g.numpy().astype(np.float64) ** 2).sum()) for g in grads))
+    total = math.sqrt(sum(float((g.cpu().numpy().astype(np.float64) ** 2).sum()) for g in grads))
     assert total == pytest.approx(1.0, rel=1e-4)
 
 
@@ -79,7 +79,7 @@ def test_clip_grad_norm_on_model_float64():
     t = torch.nn.utils.clip_grad_norm_(t_model.parameters(), 0.1)
     assert r.dtype is rg.float64 and r.item() == pytest.approx(t.item(), rel=1e-12)
     for rp, tp in zip(model.parameters(), t_model.parameters()):
-        np.testing.assert_allclose(rp.grad.numpy(), tp.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(rp.grad.cpu().numpy(), tp.grad.cpu().numpy(), rtol=1e-12)
 
 
 def test_clip_grad_value_matches_torch():
@@ -87,11 +87,11 @@ def test_clip_grad_value_matches_torch():
     assert utils.clip_grad_value_(rs, 1.5) is None
     torch.nn.utils.clip_grad_value_(ts, 1.5)
     for r, t in zip(rs, ts):
-        np.testing.assert_array_equal(r.grad.numpy(), t.grad.numpy())
+        np.testing.assert_array_equal(r.grad.cpu().numpy(), t.grad.cpu().numpy())
     single = nn.Parameter(rg.zeros(2))
     single.grad = rg.tensor([-5.0, 0.5])
     utils.clip_grad_value_(single, 1)
-    np.testing.assert_array_equal(single.grad.numpy(), [-1.0, 0.5])
+    np.testing.assert_array_equal(single.grad.cpu().numpy(), [-1.0, 0.5])
 
 
 def test_parameters_to_vector_and_back():
@@ -99,17 +99,17 @@ def test_parameters_to_vector_and_back():
     t_model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
     model.load_state_dict(t_model.state_dict())
     vec = utils.parameters_to_vector(model.parameters())
-    np.testing.assert_array_equal(vec.detach().numpy(),
-                                  torch.nn.utils.parameters_to_vector(t_model.parameters()).detach().numpy())
+    np.testing.assert_array_equal(vec.detach().cpu().numpy(),
+                                  torch.nn.utils.parameters_to_vector(t_model.parameters()).detach().cpu().numpy())
     assert vec.shape == (11,) and vec.requires_grad
     vec.sum().backward()  # differentiable: every parameter gets ones
-    assert all(np.all(p.grad.numpy() == 1) for p in model.parameters())
+    assert all(np.all(p.grad.cpu().numpy() == 1) for p in model.parameters())
     new = rg.arange(11.0)
     params = list(model.parameters())
     utils.vector_to_parameters(new, model.parameters())
     assert list(model.parameters()) == params  # the same Parameter objects
-    np.testing.assert_array_equal(model[0].weight.detach().numpy(), np.arange(6.0).reshape(2, 3))
-    np.testing.assert_array_equal(model[1].bias.detach().numpy(), [10.0])
+    np.testing.assert_array_equal(model[0].weight.detach().cpu().numpy(), np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(model[1].bias.detach().cpu().numpy(), [10.0])
     with pytest.raises(TypeError, match="expected retrograd.Tensor"):
         utils.vector_to_parameters(np.arange(11.0), model.parameters())
     with pytest.raises(RuntimeError, match="1-D vector of 11 elements"):

@@ -1,7 +1,7 @@
 """Normalisation: F functions and Modules against PyTorch; BatchNorm's running statistics; errors."""
 import numpy as np
 import pytest
-from helpers import check_double_backward, check_gradcheck, check_op, torch
+from helpers import _to_numpy, check_double_backward, check_gradcheck, check_op, torch
 
 import retrograd as rg
 import retrograd.nn as nn
@@ -75,7 +75,7 @@ def test_batch_norm_updates_running_stats(momentum):
     for m in (rg, torch):
         rm, rv = m.tensor(RM), m.tensor(RV)
         m.nn.functional.batch_norm(m.tensor(X), rm, rv, training=True, momentum=momentum)
-        results.append((rm.numpy().copy(), rv.numpy().copy()))
+        results.append((_to_numpy(rm).copy(), _to_numpy(rv).copy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6, atol=1e-7)
 
@@ -117,16 +117,16 @@ def test_modules_against_torch(name, args, kwargs, x, dtype):
         check_op(lambda m, a: (r_mod if m is rg else t_mod)(a), x, rtol=1e-4 if x.ndim == 4 else 1e-5, atol=atol)
         r_params, t_params = dict(r_mod.named_parameters()), dict(t_mod.named_parameters())
         for k, p in t_params.items():  # parameter gradients (accumulated over the modes alike)
-            np.testing.assert_allclose(r_params[k].grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
+            np.testing.assert_allclose(_to_numpy(r_params[k].grad), p.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
         for k, b in t_mod.state_dict().items():  # buffers after each step
-            np.testing.assert_allclose(r_mod.state_dict()[k].numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+            np.testing.assert_allclose(_to_numpy(r_mod.state_dict()[k]), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
 
 
 def test_default_initialisation():
     ln, bn = nn.LayerNorm((3, 4)), nn.BatchNorm2d(5)
-    assert np.all(ln.weight.detach().numpy() == 1) and np.all(ln.bias.detach().numpy() == 0)
+    assert np.all(_to_numpy(ln.weight) == 1) and np.all(_to_numpy(ln.bias) == 0)
     assert ln.weight.shape == (3, 4)
-    assert np.all(bn.running_var.numpy() == 1) and np.all(bn.running_mean.numpy() == 0)
+    assert np.all(_to_numpy(bn.running_var) == 1) and np.all(_to_numpy(bn.running_mean) == 0)
     assert bn.num_batches_tracked.dtype is rg.int64 and bn.num_batches_tracked.item() == 0
     assert nn.RMSNorm(4).weight.requires_grad and nn.GroupNorm(2, 4).bias.shape == (4,)
 
@@ -136,14 +136,14 @@ def test_batch_norm_training_steps_match_torch():
     for step in range(4):
         a = (rng.standard_normal(X4.shape) * (step + 1) + step).astype(np.float32)
         r_out, t_out = r_bn(rg.tensor(a)), t_bn(torch.tensor(a))
-        np.testing.assert_allclose(r_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(_to_numpy(r_out), t_out.detach().numpy(), rtol=1e-4, atol=1e-5)
     assert r_bn.num_batches_tracked.item() == 4
-    np.testing.assert_allclose(r_bn.running_mean.numpy(), t_bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(r_bn.running_var.numpy(), t_bn.running_var.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_to_numpy(r_bn.running_mean), t_bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_to_numpy(r_bn.running_var), t_bn.running_var.numpy(), rtol=1e-5, atol=1e-6)
     r_bn.eval()
     t_bn.eval()
     a = rng.standard_normal(X4.shape).astype(np.float32)
-    np.testing.assert_allclose(r_bn(rg.tensor(a)).detach().numpy(), t_bn(torch.tensor(a)).detach().numpy(),
+    np.testing.assert_allclose(_to_numpy(r_bn(rg.tensor(a))), t_bn(torch.tensor(a)).detach().numpy(),
                                rtol=1e-5, atol=1e-6)
     assert r_bn.num_batches_tracked.item() == 4  # eval does not count
 
@@ -154,13 +154,13 @@ def test_batch_norm_cumulative_average():
         a = rng.standard_normal((8, 6)).astype(np.float32)
         r_bn(rg.tensor(a))
         t_bn(torch.tensor(a))
-    np.testing.assert_allclose(r_bn.running_var.numpy(), t_bn.running_var.numpy(), rtol=1e-5)
-    np.testing.assert_allclose(r_bn.running_mean.numpy(), t_bn.running_mean.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(_to_numpy(r_bn.running_var), t_bn.running_var.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(_to_numpy(r_bn.running_mean), t_bn.running_mean.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_batch_norm_without_running_stats_uses_batch_stats_in_eval():
     bn = nn.BatchNorm1d(6, track_running_stats=False).eval()
-    out = bn(rg.tensor(X)).detach().numpy()
+    out = _to_numpy(bn(rg.tensor(X)))
     assert np.allclose(out.mean((0, 2)), 0, atol=1e-5)
 
 

@@ -65,7 +65,7 @@ def _loss(m, ps, x, names=("w1", "b1", "w2")):
 def _np(t):
     if isinstance(t, np.ndarray):
         return t
-    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t.detach().numpy()
+    return t.detach().cpu().numpy()
 
 
 def _assert_params(r, t, tol, what):
@@ -198,15 +198,26 @@ def test_mlp_with_copied_weights_trains_like_torch():
         np.testing.assert_allclose(_np(models[0].state_dict()[k]), _np(v), rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-def test_parameters_share_memory_with_the_optimizer():
+def _address(t):
+    """Where a tensor's data starts in memory (the stand-in's arrays expose it through DLPack)."""
+    if rg.cuda.is_standin() and t.device.type == "cuda":
+        return np.from_dlpack(t._data).__array_interface__["data"][0]
+    return t.data_ptr()
+
+
+def test_parameters_share_memory_with_the_optimizer(on_device):
     """After the first step each parameter is a view of the group's flat buffer; replacing a parameter's
     storage (p.data = ...) or a state tensor is still honoured, as in PyTorch."""
     arrays, x = _arrays()
     r, t = _params(rg, arrays), _params(torch, arrays)
     (ro, _), (to, _) = _train(rg, "Adam", {"lr": 0.05}, r, x, 3), _train(torch, "Adam", {"lr": 0.05}, t, x, 3)
-    flat = r["w1"].detach().numpy().base
-    assert flat is not None and all(p.detach().numpy().base is flat for p in r.values())
-    assert ro.state[r["w1"]]["exp_avg"].detach().numpy().base is ro.state[r["b1"]]["exp_avg"].detach().numpy().base
+    if on_device == "cpu":
+        flat = r["w1"].detach().numpy().base
+        assert flat is not None and all(p.detach().numpy().base is flat for p in r.values())
+        assert ro.state[r["w1"]]["exp_avg"].detach().numpy().base is ro.state[r["b1"]]["exp_avg"].detach().numpy().base
+    for ts in ([r[k] for k in ("w1", "b1", "w2", "unused")], [ro.state[r[k]]["exp_avg"] for k in ("w1", "b1", "w2")]):
+        addresses = [_address(t) for t in ts]  # back to back in one buffer, on every device
+        assert all(b == a + t.numel() * t.element_size() for a, b, t in zip(addresses, addresses[1:], ts))
     for m, ps, opt in ((rg, r, ro), (torch, t, to)):
         with m.no_grad():
             ps["w1"].data = ps["w1"].data * 0.5
@@ -246,11 +257,11 @@ def test_zero_grad(set_to_none):
         if set_to_none:
             assert all(p.grad is None for p in ps.values())
         else:
-            assert ps["w1"].grad is held and not held.detach().numpy().any()
+            assert ps["w1"].grad is held and not held.detach().cpu().numpy().any()
             assert ps["b1"].grad.grad_fn is None and not ps["b1"].grad.requires_grad
             assert ps["unused"].grad is None
             _loss(m, ps, x).backward()  # accumulates into the zeroed grads
-            assert ps["w1"].grad is held and held.detach().numpy().any()
+            assert ps["w1"].grad is held and held.detach().cpu().numpy().any()
 
 
 def test_zero_grad_default_sets_none():
@@ -345,7 +356,7 @@ def test_load_state_dict_casts_to_parameter_dtype_except_step():
     assert st["exp_avg"].dtype is rg.float32 and st["step"].dtype is rg.float64 and st["step"].item() == 4.0
     assert opt.param_groups[0]["lr"] == 0.5 and opt.param_groups[0]["params"][0] is p
     sd["state"][0]["exp_avg"][:] = 7  # loaded state is a copy
-    assert st["exp_avg"].detach().numpy()[0] == np.float32(0.1)
+    assert st["exp_avg"].detach().cpu().numpy()[0] == np.float32(0.1)
 
 
 def test_load_state_dict_errors():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, check_double_backward, torch
+from helpers import _to_numpy, assert_close, check_double_backward, torch
 
 import retrograd as rg
 import retrograd.nn as nn
@@ -161,7 +161,7 @@ def test_init_is_uniform_over_one_over_sqrt_hidden():
     layer = nn.LSTM(100, 256)
     bound = 1 / 16
     for name, p in layer.named_parameters():
-        a = p.detach().numpy()
+        a = _to_numpy(p)
         assert np.abs(a).max() <= bound, name
         assert abs(a.std() - bound / np.sqrt(3)) < 0.05 * bound, name
     assert layer.weight_ih_l0.dtype is rg.float32

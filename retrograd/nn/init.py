@@ -11,6 +11,7 @@ import math
 from .. import random as _random
 from ..autograd import grad_mode
 from ..device import device, namespace, to_device
+from ..dtypes import native
 from ..tensor import Tensor
 
 _HOST = namespace(device("cpu"))  # the host's array library: draws are made there, then moved
@@ -141,10 +142,10 @@ def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    xp = namespace(tensor.device)
+    eye = xp.eye(*tensor.shape, dtype=native(tensor.dtype, xp))  # copied in: a diagonal view may not exist (stand-in)
     with grad_mode.no_grad():
-        tensor.zero_()
-        tensor.diagonal().fill_(1)
-    return tensor
+        return tensor.copy_(Tensor._make(eye))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:

@@ -1,7 +1,7 @@
 """Parameter: a Tensor that a Module registers as learnable."""
 from __future__ import annotations
 
-from ..tensor import Tensor, _init
+from ..tensor import Tensor, _init, _rebuild
 
 
 class Parameter(Tensor):
@@ -31,11 +31,11 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild_parameter, (self.__array__(), self._requires_grad))
+        return (_rebuild_parameter, (self.__array__(), self._requires_grad, str(self.device)))
 
 
-def _rebuild_parameter(array, requires_grad: bool) -> Parameter:
-    return Parameter(Tensor._make(array), requires_grad)
+def _rebuild_parameter(array, requires_grad: bool, device: str = "cpu") -> Parameter:
+    return Parameter(_rebuild(array, False, device), requires_grad)
 
 
 __all__ = ["Parameter"]

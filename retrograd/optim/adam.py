@@ -40,19 +40,30 @@ class Adam(Optimizer):
             p *= 1 - lr * wd                                 # θ ← θ − γλθ
         elif wd != 0:
             g = g + wd * p                                   # g ← g + λθ
-        tmp = xp.subtract(g, m)                              # one scratch array: every pass below writes in place
-        tmp *= 1 - beta1
-        m += tmp                                             # m ← β₁m + (1−β₁)g
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        v *= beta2
-        v += tmp                                             # v ← β₂v + (1−β₂)g²
-        if group["amsgrad"]:
-            v = xp.maximum(s["max_exp_avg_sq"], v, out=s["max_exp_avg_sq"])  # v_max ← max(v_max, v)
         root_bc2 = s.expand((1 - beta2 ** t) ** 0.5)
-        xp.sqrt(v, out=tmp)
-        tmp += eps * root_bc2                                # √v̂ + ε, scaled by √(1−β₂ᵗ)
-        xp.divide(m, tmp, out=tmp)
+        uf = s.ufuncs
+        if uf is not None:  # NumPy, CuPy: one scratch array, every pass below writes in place
+            tmp = uf.subtract(g, m)
+            tmp *= 1 - beta1
+            m += tmp                                         # m ← β₁m + (1−β₁)g
+            uf.multiply(g, g, out=tmp)
+            tmp *= 1 - beta2
+            v *= beta2
+            v += tmp                                         # v ← β₂v + (1−β₂)g²
+            if group["amsgrad"]:
+                v = uf.maximum(s["max_exp_avg_sq"], v, out=s["max_exp_avg_sq"])  # v_max ← max(v_max, v)
+            uf.sqrt(v, out=tmp)
+            tmp += eps * root_bc2                            # √v̂ + ε, scaled by √(1−β₂ᵗ)
+            uf.divide(m, tmp, out=tmp)
+        else:  # the same formulas with the standard's functions (new arrays for the temporaries)
+            m += (g - m) * (1 - beta1)
+            v *= beta2
+            v += g * g * (1 - beta2)
+            if group["amsgrad"]:
+                vmax = s["max_exp_avg_sq"]
+                vmax[...] = xp.maximum(vmax, v)
+                v = vmax
+            tmp = m / (xp.sqrt(v) + eps * root_bc2)
         tmp *= s.expand(lr / (1 - beta1 ** t)) * root_bc2
         p -= tmp                                             # θ ← θ − γm̂/(√v̂ + ε)
 

@@ -18,6 +18,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
+from .. import array_extras as _ax
 from .. import dtypes as _dt
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..device import namespace_of
@@ -37,8 +40,28 @@ def _scalar_dtype() -> _dt.dtype:
 
 
 def _zero_step() -> Tensor:
-    """A new parameter's `state['step']`: a 0-d tensor, on the CPU as PyTorch keeps it."""
-    return _tensor(0.0, dtype=_scalar_dtype())
+    """A new parameter's `state['step']`: a 0-d tensor, on the CPU as PyTorch keeps it (so that reading
+    the step count never waits for a GPU)."""
+    return _tensor(0.0, dtype=_scalar_dtype(), device="cpu")
+
+
+def _ufuncs(xp):
+    """The library whose ufuncs take `out=` for `xp`'s arrays (NumPy; CuPy itself, as `xp` may be
+    array-api-compat's view of it), or None: updates then use the standard's functions only."""
+    if xp is np:
+        return np
+    if xp.__name__.endswith("cupy"):
+        import cupy
+
+        return cupy
+    return None
+
+
+def _concat(xp, parts: list, dtype):
+    """The 1-d arrays `parts` joined, in `dtype` (a dtype of `xp`)."""
+    if xp is np:
+        return np.concatenate(parts, dtype=dtype)
+    return xp.concat([p if p.dtype == dtype else xp.astype(p, dtype) for p in parts])
 
 
 def _check_not_differentiable(differentiable: bool) -> None:
@@ -227,7 +250,7 @@ class Optimizer:
             for p in group["params"]:
                 s = self.state.get(p, _NO_STATE)
                 if "step" in s and not isinstance(s["step"], Tensor):
-                    s["step"] = _tensor(float(s["step"]), dtype=_scalar_dtype())
+                    s["step"] = _tensor(float(s["step"]), dtype=_scalar_dtype(), device="cpu")
 
     def __repr__(self) -> str:
         text = f"{type(self).__name__} ("
@@ -246,8 +269,10 @@ def _cast(param: Tensor, value, key=None):
         return type(value)(_cast(param, v) for v in value)
     if not isinstance(value, Tensor) and not (hasattr(value, "__array__") or hasattr(value, "__dlpack__")):
         return value
-    t = value if isinstance(value, Tensor) else _tensor(value)
-    if key != "step" and param.is_floating_point():
+    t = value if isinstance(value, Tensor) else _tensor(value, device="cpu" if key == "step" else param.device)
+    if key == "step":  # kept on the CPU, as PyTorch does (without capturable/fused)
+        return t.to(device="cpu", copy=True)
+    if param.is_floating_point():
         return t.to(dtype=param.dtype, device=param.device, copy=True)
     return t.to(device=param.device, copy=True)
 
@@ -266,24 +291,26 @@ class _Flat:
 
     `param` holds every parameter (each `p.data` is a view of it); `buffers[key]` holds state
     `key` of every parameter (each `state[p][key]` a view), `buffers['step']` one number per
-    parameter. Segments of parameters without that state yet are unused zeros.
+    parameter, on the host (as PyTorch keeps `step` on the CPU: reading it never waits for a
+    GPU). Segments of parameters without that state yet are unused zeros.
     """
 
     def __init__(self, params: list[Tensor], state: dict, owner: str):
         self.params = params
         self.xp = xp = namespace_of(params[0]._data)
+        self.ufuncs = _ufuncs(xp)
         self.sizes = [p._data.size for p in params]
         self.bounds = [0]
         for n in self.sizes:
             self.bounds.append(self.bounds[-1] + n)
-        self.param = xp.concatenate([p._data.reshape(-1) for p in params])
+        self.param = _concat(xp, [_ax.reshape(p._data, (-1,)) for p in params], params[0]._data.dtype)
         for p, view in zip(params, self._views(self.param)):
             p.data = Tensor._make(view)
         self.buffers = {}
         for key in dict.fromkeys(k for p in params for k in state.get(p, _NO_STATE)):
             holders = [(i, p) for i, p in enumerate(params) if key in state.get(p, _NO_STATE)]
             if key == "step":
-                buf = xp.zeros(len(params), dtype=_scalar_dtype().np)
+                buf = np.zeros(len(params), dtype=_scalar_dtype().np)
                 for i, p in holders:
                     buf[i] = float(state[p]["step"])
                     state[p]["step"] = Tensor._make(buf[i:i + 1].reshape(()))
@@ -294,14 +321,15 @@ class _Flat:
                     if value.shape != p.shape:
                         raise ValueError(f"{owner}: state '{key}' of a parameter of shape {tuple(p.shape)} has "
                                          f"shape {tuple(value.shape)}; the state dict does not fit the parameters")
-                    buf[self.bounds[i]:self.bounds[i + 1]] = xp.asarray(value._data).reshape(-1)
-                    state[p][key] = Tensor._make(buf[self.bounds[i]:self.bounds[i + 1]].reshape(value.shape))
+                    a, b = self.bounds[i], self.bounds[i + 1]
+                    buf[a:b] = _ax.reshape(xp.asarray(value._data), (-1,))
+                    state[p][key] = Tensor._make(_ax.reshape(buf[a:b], tuple(value.shape)))
             else:
                 continue
             self.buffers[key] = buf
 
     def _views(self, flat):
-        return [flat[a:b].reshape(p._data.shape) for p, a, b in zip(self.params, self.bounds, self.bounds[1:])]
+        return [_ax.reshape(flat[a:b], p._data.shape) for p, a, b in zip(self.params, self.bounds, self.bounds[1:])]
 
     def work(self, new: set[int]) -> _Work | None:
         """This step's arrays: all parameters, or a gathered copy of those with a gradient."""
@@ -315,33 +343,39 @@ class _Work:
     """What one update works on, as whole arrays: `param`, `grad`, `s[key]` (state), `step`.
 
     `step` is a number when every parameter is at the same step (the usual case), else a
-    per-parameter array; `expand` turns per-parameter values into per-element ones. Updates
-    change `param` and the state arrays in place; `commit` writes a gathered subset back.
+    per-parameter array (on the host); `expand` turns per-parameter values into per-element
+    ones. Updates change `param` and the state arrays in place; `commit` writes a gathered
+    subset back. `ufuncs` is NumPy or CuPy (ufuncs with `out=`), else None: the update then
+    uses only the standard's functions and operators (in-place operators included).
     """
 
     def __init__(self, flat: _Flat, has: list[bool], new: set[int]):
         xp = flat.xp
-        self.flat, self.xp = flat, xp
+        self.flat, self.xp, self.ufuncs = flat, xp, flat.ufuncs
         self.all = all(has)
         self.params = flat.params if self.all else [p for p, h in zip(flat.params, has) if h]
         for p in self.params:
             if p.grad.shape != p.shape:
                 raise RuntimeError(f"optimizer step: a parameter of shape {tuple(p.shape)} has a gradient of shape "
                                    f"{tuple(p.grad.shape)}")
-        self.grads = [p.grad._data.reshape(-1) for p in self.params]
+        self.grads = [_ax.reshape(p.grad._data, (-1,)) for p in self.params]
         self._grad = None
         self.sizes = flat.sizes if self.all else [p._data.size for p in self.params]
-        self.select = None if self.all else xp.repeat(xp.asarray(has), flat.sizes)
+        self.select = None
+        if not self.all:
+            # NumPy: a boolean mask. Elsewhere the runs of selected parameters as slices: a mask's
+            # gather would wait for the GPU to count its elements.
+            self.select = xp.repeat(xp.asarray(has), flat.sizes) if xp is np else _runs(has, flat.bounds)
         self.param = self._take(flat.param)
         self.state = {k: self._take(b) for k, b in flat.buffers.items() if k != "step"}
         self.new = [id(p) in new for p in self.params]
         self.step = None
         if "step" in flat.buffers:
             steps = flat.buffers["step"]
-            index = slice(None) if self.all else xp.flatnonzero(xp.asarray(has))
+            index = slice(None) if self.all else np.flatnonzero(has)
             steps[index] += 1
             mine = steps[index]
-            self.step = float(mine[0]) if bool((mine == mine[0]).all()) else mine.astype(_dt.float64.np)
+            self.step = float(mine[0]) if bool((mine == mine[0]).all()) else mine.astype(np.float64)
 
     @property
     def grad(self):
@@ -361,7 +395,7 @@ class _Work:
         dtype = self.param.dtype
         if len(parts) == 1 and parts[0].dtype == dtype:
             return parts[0]  # updates never write into the gradient
-        return self.xp.concatenate(parts, dtype=dtype)
+        return _concat(self.xp, parts, dtype)
 
     def pieces(self) -> list[_Work]:
         """The work in cache-sized pieces, when every element follows the same formulas (one step count,
@@ -379,32 +413,69 @@ class _Work:
         return pieces
 
     def _take(self, buf):
-        return buf if self.select is None else buf[self.select]
+        if self.select is None:
+            return buf
+        if self.xp is np:
+            return buf[self.select]
+        return _concat(self.xp, [buf[a:b] for a, b in self.select], buf.dtype)
 
     def __getitem__(self, key: str):
         return self.state[key]
 
     def expand(self, value):
-        """Per-parameter values (from a per-parameter `step`) as per-element ones; a number as it is."""
+        """Per-parameter values (a host array, from a per-parameter `step`) as per-element ones; a number as it is."""
         if isinstance(value, (int, float)):
             return value
-        return self.xp.repeat(value.astype(self.param.dtype), self.sizes)
+        if self.xp is np:
+            return np.repeat(value.astype(self.param.dtype), self.sizes)
+        return _repeat(self.xp, self.xp.asarray(value, dtype=self.param.dtype), self.sizes)
 
     def start_new(self, buf, value) -> None:
         """Where a parameter's state was created in this step, set `buf` to `value` instead."""
         if all(self.new):
             buf[...] = value
         elif any(self.new):
-            self.xp.copyto(buf, value, where=self.xp.repeat(self.xp.asarray(self.new), self.sizes))
+            xp = self.xp
+            if xp is np:
+                np.copyto(buf, value, where=np.repeat(np.asarray(self.new), self.sizes))
+            else:
+                buf[...] = xp.where(_repeat(xp, xp.asarray(self.new), self.sizes), value, buf)
 
     def commit(self) -> None:
         """Write a gathered subset back and count the in-place change of each updated parameter."""
-        if self.select is not None:
+        if self.select is not None and self.xp is np:
             self.flat.param[self.select] = self.param
             for k, arr in self.state.items():
                 self.flat.buffers[k][self.select] = arr
+        elif self.select is not None:
+            pairs = [(self.flat.param, self.param), *((self.flat.buffers[k], v) for k, v in self.state.items())]
+            for target, arr in pairs:
+                start = 0
+                for a, b in self.select:
+                    target[a:b] = arr[start:start + b - a]
+                    start += b - a
         for p in self.params:
             p._bump_version()
+
+
+def _repeat(xp, values, sizes: list[int]):
+    """Each of the 1-d `values` repeated sizes[i] times (the counts come from the host: no sync)."""
+    uf = _ufuncs(xp)
+    if uf is not None:  # CuPy's repeat takes the counts as a list, not as an array
+        return uf.repeat(values, sizes)
+    return xp.repeat(values, xp.asarray(sizes, dtype=xp.int64))
+
+
+def _runs(has: list[bool], bounds: list[int]) -> list[tuple[int, int]]:
+    """The element ranges [a, b) of the runs of consecutive parameters with `has` set."""
+    runs: list[tuple[int, int]] = []
+    for i, h in enumerate(has):
+        if h:
+            if runs and runs[-1][1] == bounds[i]:
+                runs[-1] = (runs[-1][0], bounds[i + 1])
+            else:
+                runs.append((bounds[i], bounds[i + 1]))
+    return runs
 
 
 __all__ = ["Optimizer"]

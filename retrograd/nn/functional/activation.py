@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from ...autograd.node import Node
 from ...ops.elementwise import _erf, apply_inplace, as_float, where
 from ...ops.elementwise import relu as _relu
@@ -33,11 +35,15 @@ def sigmoid_array(xp, x):
     cap = _EXP_CAP.get(x.dtype)
     if cap is None:
         cap = _EXP_CAP[x.dtype] = float(math.floor(math.log(float(xp.finfo(x.dtype).max))))
-    e = xp.negative(x)
-    xp.minimum(e, cap, out=e)
-    xp.exp(e, out=e)
+    if xp is np:  # in place: one buffer for the four passes
+        e = xp.negative(x)
+        xp.minimum(e, cap, out=e)
+        xp.exp(e, out=e)
+        e += 1
+        return xp.reciprocal(e, out=e)
+    e = xp.exp(xp.minimum(xp.negative(x), cap))
     e += 1
-    return xp.reciprocal(e, out=e)
+    return 1 / e
 
 
 def softplus_array(xp, x):
@@ -88,9 +94,20 @@ class Slope(Node):
         return None if second is None else grad * second
 
 
+def _scalar(xp, x, value: float):
+    """`value` in x's dtype: a NumPy scalar on NumPy and CuPy, a 0-d array for other libraries."""
+    if xp is np:
+        return x.dtype.type(value)
+    make = getattr(x.dtype, "type", None)
+    return make(value) if make is not None else xp.asarray(value, dtype=x.dtype, device=x.device)
+
+
 def _mask(xp, cond, x, inside: float = 1.0, outside: float = 0.0):
     """`inside` where cond, else `outside`, in x's dtype."""
-    return xp.where(cond, x.dtype.type(inside), x.dtype.type(outside))
+    if xp is np:
+        make = x.dtype.type
+        return xp.where(cond, make(inside), make(outside))
+    return xp.where(cond, _scalar(xp, x, inside), _scalar(xp, x, outside))
 
 
 class Gelu(Pointwise):
@@ -198,7 +215,7 @@ class Softplus(Pointwise):
 
     def df(self, xp, x):
         bx = x * self.beta
-        return xp.where(bx > self.threshold, x.dtype.type(1), sigmoid_array(xp, bx))
+        return xp.where(bx > self.threshold, _scalar(xp, x, 1), sigmoid_array(xp, bx))
 
     def d2f(self, x):
         s = _sigmoid_op(x * self.beta)
@@ -233,7 +250,7 @@ class Elu(Pointwise):
     def df(self, xp, x):
         neg = xp.exp(x * self.input_scale)
         neg *= self.alpha * self.scale * self.input_scale
-        return xp.where(x > 0, x.dtype.type(self.scale), neg)
+        return xp.where(x > 0, _scalar(xp, x, self.scale), neg)
 
     def d2f(self, x):
         c = self.alpha * self.scale * self.input_scale * self.input_scale
@@ -269,7 +286,7 @@ class Threshold(Pointwise):
         self.threshold, self.value = threshold, value
 
     def f(self, xp, x):
-        return xp.where(x > self.threshold, x, x.dtype.type(self.value))
+        return xp.where(x > self.threshold, x, _scalar(xp, x, self.value))
 
     def df(self, xp, x):
         return _mask(xp, x > self.threshold, x)
@@ -297,7 +314,7 @@ class Hardswish(Pointwise):
         return out
 
     def df(self, xp, x):
-        return xp.where(x < -3.0, x.dtype.type(0), xp.where(x <= 3.0, x / 3.0 + 0.5, x.dtype.type(1)))
+        return xp.where(x < -3.0, _scalar(xp, x, 0), xp.where(x <= 3.0, x / 3.0 + 0.5, _scalar(xp, x, 1)))
 
     def d2f(self, x):
         return where((x > -3.0) & (x <= 3.0), 1 / 3, 0.0).to(x.dtype)

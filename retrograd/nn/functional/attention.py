@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ... import dtypes as dt
 from ...autograd import grad_mode
 from ...autograd.node import Node
@@ -40,10 +42,6 @@ def record_outputs(node: Node, inputs: tuple, arrays: tuple) -> tuple:
     return tuple(outs)
 
 
-def _transpose(a):
-    return a.swapaxes(-1, -2)
-
-
 class ScaledDotProductAttention(Node):
     """softmax(q k^T * scale + bias) (dropped out) @ v; outputs the result and, with `weights`, the probabilities.
 
@@ -59,22 +57,35 @@ class ScaledDotProductAttention(Node):
 
     def forward(self, q, k, v, bias):
         xp = self.xp
+        kt = k.swapaxes(-1, -2) if xp is np else k.mT
         if q.shape[-1] <= k.shape[-2]:  # scale the smaller of q and the scores
-            s = xp.matmul(q * self.scale, _transpose(k))
+            s = xp.matmul(q * self.scale, kt)
         else:
-            s = xp.matmul(q, _transpose(k))
+            s = xp.matmul(q, kt)
             s *= self.scale
         if bias is not None:
-            s = xp.add(s, bias, out=s) if s.shape == xp.broadcast_shapes(s.shape, bias.shape) else s + bias
+            if xp is np:
+                s = xp.add(s, bias, out=s) if s.shape == xp.broadcast_shapes(s.shape, bias.shape) else s + bias
+            else:
+                s = _add_in_place(s, bias)
         m = xp.max(s, axis=-1, keepdims=True)
         safe = bias is not None and not self.weights
         if safe:  # a fully masked row: exp(-inf - 0) = 0 everywhere, and the row of P is 0 as in PyTorch
-            m[m == _NEG_INF] = 0.0
+            if xp is np:
+                m[m == _NEG_INF] = 0.0
+            else:  # `where`: no boolean-mask indexing on a GPU
+                m = xp.where(m == _NEG_INF, 0.0, m)
         s -= m
-        xp.exp(s, out=s)
+        if xp is np:
+            xp.exp(s, out=s)
+        else:
+            s = xp.exp(s)
         total = xp.sum(s, axis=-1, keepdims=True)
         if safe:
-            total[total == 0] = 1.0
+            if xp is np:
+                total[total == 0] = 1.0
+            else:
+                total = xp.where(total == 0, 1.0, total)
         s /= total
         self.p = s
         pd = s if self.keep is None else s * self.keep
@@ -202,15 +213,16 @@ def _additive_mask(attn_mask, is_causal: bool, L: int, S: int, query: Tensor):
     """The mask as a float Tensor added to the scores: bool False and the causal future become -inf."""
     xp, d = namespace_of(query._data), query._data.dtype
     if is_causal:  # top-left aligned: query i sees keys 0..i
-        return Tensor._make(xp.triu(xp.full((L, S), _NEG_INF, dtype=d), 1))
+        return Tensor._make(xp.triu(xp.full((L, S), _NEG_INF, dtype=d), k=1))
     if attn_mask is None or attn_mask.dtype is not dt.bool:
         return attn_mask
     return Tensor._make(xp.where(attn_mask._data, xp.zeros((), dtype=d), xp.full((), _NEG_INF, dtype=d)))
 
 
 def _keep_mask(shape: tuple, p: float, query: Tensor):
-    """Dropout's keep mask, scaled by 1 / (1 - p), as an array on the query's device."""
-    d = query._data.dtype
+    """Dropout's keep mask, scaled by 1 / (1 - p), as an array on the query's device (drawn on the host,
+    the same stream on every device)."""
+    d = query.dtype.np
     draw = _gen(None).random(shape, dtype="float64" if d == "float64" else "float32")
     keep = draw >= p
     return to_device(keep.astype(d) / (1.0 - p) if p < 1.0 else keep.astype(d) * 0.0, query.device)
@@ -233,6 +245,14 @@ def attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None, dropout
                                  () if bias is None else bias.shape[:-2])
         keep = _keep_mask(batch + (L, S), dropout_p, query)
     return ScaledDotProductAttention(scale, keep, need_weights)(query, key, value, bias)
+
+
+def _add_in_place(s, bias):
+    """s + bias, into s when bias broadcasts to s's shape (in-place operators are standard; `out=` is not)."""
+    if _broadcast_shape(s.shape, bias.shape) == tuple(s.shape):
+        s += bias
+        return s
+    return s + bias
 
 
 def _broadcast_shape(*shapes) -> tuple:

@@ -22,7 +22,10 @@ import itertools
 import math
 from typing import NamedTuple
 
-from ...array_extras import as_strided
+import numpy as np
+
+from ...array_extras import as_strided, permute_dims, reshape
+from ...array_extras import strides as byte_strides
 from ...autograd import grad_mode
 from ...autograd.node import Node
 from ...tensor import Tensor
@@ -58,16 +61,18 @@ def pad_array(xp, x, lo: tuple, hi: tuple, value=0):
         return x
     nd = len(lo)
     shape = x.shape[:-nd] + tuple(n + a + b for n, a, b in zip(x.shape[-nd:], lo, hi))
-    out = xp.zeros(shape, x.dtype) if value == 0 else xp.full(shape, value, x.dtype)
+    out = xp.zeros(shape, dtype=x.dtype) if value == 0 else xp.full(shape, value, dtype=x.dtype)
     out[(Ellipsis,) + tuple(slice(a, a + n) for a, n in zip(lo, x.shape[-nd:]))] = x
     return out
 
 
 def windows(xp, x, geom: Geometry, out: tuple):
-    """A view (..., *kernel, *out) of the windows over x's trailing (already padded) dims."""
+    """A view (..., *kernel, *out) of the windows over x's trailing (already padded) dims (a copy off NumPy and
+    CuPy: read it, never write through it)."""
     nd = len(out)
-    st = x.strides[-nd:]
-    strides = (x.strides[:-nd] + tuple(s * d for s, d in zip(st, geom.dilation))
+    xs = x.strides if type(x) is np.ndarray else byte_strides(x)
+    st = xs[-nd:]
+    strides = (xs[:-nd] + tuple(s * d for s, d in zip(st, geom.dilation))
                + tuple(s * t for s, t in zip(st, geom.stride)))
     return as_strided(xp, x, x.shape[:-nd] + geom.kernel + out, strides)
 
@@ -77,9 +82,12 @@ def im2col(xp, x, geom: Geometry, out: tuple, groups: int, value=0):
     n, c = x.shape[:2]
     nd = len(out)
     xpad = pad_array(xp, x, geom.lo, geom.hi, value)
-    win = windows(xp, xpad.reshape((n, groups, c // groups) + xpad.shape[2:]), geom, out)
+    grouped = (n, groups, c // groups) + xpad.shape[2:]
+    win = windows(xp, xpad.reshape(grouped) if xp is np else reshape(xpad, grouped), geom, out)
     perm = (0, 1) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
-    return win.transpose(perm).reshape(n, groups, -1, math.prod(out))
+    if xp is np:  # NumPy's methods: each wrapper call costs ~0.3 µs, which shows on small convolutions
+        return win.transpose(perm).reshape(n, groups, -1, math.prod(out))
+    return reshape(permute_dims(win, perm), (n, groups, -1, math.prod(out)))
 
 
 def gemm_cols(xp, x, geom: Geometry, out: tuple, groups: int):
@@ -88,14 +96,22 @@ def gemm_cols(xp, x, geom: Geometry, out: tuple, groups: int):
     n, c = x.shape[:2]
     nd = len(out)
     xpad = pad_array(xp, x, geom.lo, geom.hi)
-    win = windows(xp, xpad.reshape((n, groups, c // groups) + xpad.shape[2:]), geom, out)
+    grouped = (n, groups, c // groups) + xpad.shape[2:]
+    win = windows(xp, xpad.reshape(grouped) if xp is np else reshape(xpad, grouped), geom, out)
     perm = (1,) + tuple(range(3, 3 + nd)) + (2, 0) + tuple(range(3 + nd, 3 + 2 * nd))
-    return win.transpose(perm).reshape(groups, -1, n * math.prod(out))
+    if xp is np:
+        return win.transpose(perm).reshape(groups, -1, n * math.prod(out))
+    return reshape(permute_dims(win, perm), (groups, -1, n * math.prod(out)))
 
 
 def batch_major(xp, y, n: int, b=None):
     """(groups, C/groups, N * L) from a GEMM as a contiguous (N, C, L), with the bias (C,) added in the same pass."""
     g, cg = y.shape[:2]
+    if xp is not np:  # the standard has no `out=`: the sum (or the reshape) makes the copy
+        src = permute_dims(reshape(y, (g, cg, n, -1)), (2, 0, 1, 3))
+        if b is not None:
+            src = src + reshape(b, (1, g, cg, 1))
+        return reshape(src, (n, g * cg, -1))
     src = y.reshape(g, cg, n, -1).transpose(2, 0, 1, 3)
     out = xp.empty(src.shape, y.dtype)
     if b is None:
@@ -108,23 +124,27 @@ def batch_major(xp, y, n: int, b=None):
 def group_major(x, groups: int):
     """x (N, C, *size) as (groups, C/groups, N * L): the layout of a GEMM operand with the batch in its columns."""
     n, c = x.shape[:2]
-    return x.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c // groups, -1)
+    if type(x) is np.ndarray:
+        return x.reshape(n, groups, c // groups, -1).transpose(1, 2, 0, 3).reshape(groups, c // groups, -1)
+    return reshape(permute_dims(reshape(x, (n, groups, c // groups, -1)), (1, 2, 0, 3)), (groups, c // groups, -1))
 
 
 def col2im(xp, term, shape: tuple, geom: Geometry, out: tuple, groups: int, dtype):
     """The adjoint of im2col: `term(k)` (N, groups, C/groups, *out), the columns of kernel offset k, added
     at that offset into zeros of `shape` (N, C, *size)."""
     n, c = shape[:2]
-    padded = xp.zeros(shape[:2] + tuple(s + a + b for s, a, b in zip(shape[2:], geom.lo, geom.hi)), dtype)
-    grouped = padded.reshape((n, groups, c // groups) + padded.shape[2:])
+    size = tuple(s + a + b for s, a, b in zip(shape[2:], geom.lo, geom.hi))
+    # added into the grouped array itself, not through a reshaped view of it (not one off NumPy and CuPy)
+    grouped = xp.zeros((n, groups, c // groups) + size, dtype=dtype)
     for k, offset in geom.offsets():
         grouped[(Ellipsis,) + geom.regions(offset, out)] += term(k)
+    padded = grouped.reshape((n, c) + size) if xp is np else reshape(grouped, (n, c) + size)
     return padded[(Ellipsis,) + tuple(slice(a, a + s) for a, s in zip(geom.lo, shape[2:]))]
 
 
 def _add_bias(out, b, nd: int):
     if b is not None:
-        out += b.reshape((1, -1) + (1,) * nd)
+        out += reshape(b, (1, -1) + (1,) * nd)
     return out
 
 
@@ -137,15 +157,20 @@ def _grouped_matmul(xp, a, b):
     """a (groups, m, k) @ b (groups, k, n), one 2-D GEMM per group: NumPy's stacked matmul falls back to
     a slow loop of its own for some operand strides (a transposed right operand) where 2-D matmul calls BLAS."""
     if a.shape[0] == 1:
-        return xp.matmul(a[0], b[0])[None]
+        return xp.matmul(a[0, ...], b[0, ...])[None, ...]
+    if xp is not np:
+        return xp.matmul(a, b)
     return xp.stack([xp.matmul(x, y) for x, y in zip(a, b)])
 
 
 def _conv_gemm(xp, cols, w, b, g: int, n: int, out: tuple):
     """The convolution's output (N, O, *out) from the columns of its input and the weight (O, C/groups, *k)."""
     o, cg = w.shape[:2]
-    wm = w.reshape(g, o // g, cg, -1).transpose(0, 1, 3, 2).reshape(g, o // g, -1)
-    return batch_major(xp, _grouped_matmul(xp, wm, cols), n, b).reshape((n, o) + out)
+    if xp is np:
+        wm = w.reshape(g, o // g, cg, -1).transpose(0, 1, 3, 2).reshape(g, o // g, -1)
+        return batch_major(xp, _grouped_matmul(xp, wm, cols), n, b).reshape((n, o) + out)
+    wm = reshape(permute_dims(reshape(w, (g, o // g, cg, -1)), (0, 1, 3, 2)), (g, o // g, -1))
+    return reshape(batch_major(xp, _grouped_matmul(xp, wm, cols), n, b), (n, o) + out)
 
 
 def _gather_geometry(geom: Geometry, size_in: tuple, out: tuple) -> Geometry | None:
@@ -201,16 +226,21 @@ class ConvTranspose(Node):
         direct = _gather_geometry(self.geom, size_in, self.out)
         if direct is not None:  # a gather (im2col + GEMM) is much cheaper than col2im's scattered adds
             nd = len(size_in)
-            flipped = w.reshape((g, c_in // g, og) + w.shape[2:]).swapaxes(1, 2).reshape((g * og, c_in // g)
-                                                                                       + w.shape[2:])
+            if self.xp is np:
+                flipped = w.reshape((g, c_in // g, og) + w.shape[2:]).swapaxes(1, 2).reshape((g * og, c_in // g)
+                                                                                           + w.shape[2:])
+            else:
+                flipped = reshape(w, (g, c_in // g, og) + w.shape[2:])
+                flipped = permute_dims(flipped, (0, 2, 1) + tuple(range(3, 3 + nd)))
+                flipped = reshape(flipped, (g * og, c_in // g) + w.shape[2:])
             flipped = flipped[(Ellipsis,) + (slice(None, None, -1),) * nd]
             return _conv_gemm(self.xp, gemm_cols(self.xp, x, direct, self.out, g), flipped, b, g, n, self.out)
         k = math.prod(self.geom.kernel)
-        wm = w.reshape(g, c_in // g, og, k).transpose(0, 3, 2, 1).reshape(g, k * og, c_in // g)
-        cols = _grouped_matmul(self.xp, wm, group_major(x, g)).reshape((g, k, og, n) + size_in)
+        wm = reshape(permute_dims(reshape(w, (g, c_in // g, og, k)), (0, 3, 2, 1)), (g, k * og, c_in // g))
+        cols = reshape(_grouped_matmul(self.xp, wm, group_major(x, g)), (g, k, og, n) + size_in)
         perm = (2, 0, 1) + tuple(range(3, 3 + len(size_in)))  # (N, groups, C_out/groups, *in) for offset i
-        out = col2im(self.xp, lambda i: cols[:, i].transpose(perm), (n, og * g) + self.out, self.geom, size_in, g,
-                     cols.dtype)
+        out = col2im(self.xp, lambda i: permute_dims(cols[:, i, ...], perm), (n, og * g) + self.out, self.geom,
+                     size_in, g, cols.dtype)
         return _add_bias(out, b, len(self.out))
 
     def backward(self, grad):
@@ -237,9 +267,13 @@ class WeightGrad(Node):
         self.cols = None
         # one GEMM per group over the whole batch, as cols @ gy^T: OpenBLAS runs gy @ cols^T (long inner
         # dimension, transposed right operand) several times slower
-        r = _grouped_matmul(self.xp, cols, group_major(gy, g).swapaxes(-1, -2)).swapaxes(-1, -2)
-        r = r.reshape(g, o // g, -1, c // g).transpose(0, 1, 3, 2)
-        return r.reshape((o, c // g) + self.geom.kernel)
+        if self.xp is np:
+            r = _grouped_matmul(self.xp, cols, group_major(gy, g).swapaxes(-1, -2)).swapaxes(-1, -2)
+            r = r.reshape(g, o // g, -1, c // g).transpose(0, 1, 3, 2)
+            return r.reshape((o, c // g) + self.geom.kernel)
+        r = permute_dims(_grouped_matmul(self.xp, cols, permute_dims(group_major(gy, g), (0, 2, 1))), (0, 2, 1))
+        r = permute_dims(reshape(r, (g, o // g, -1, c // g)), (0, 1, 3, 2))
+        return reshape(r, (o, c // g) + self.geom.kernel)
 
     def backward(self, grad):
         x, gy = self.saved_tensors
@@ -461,7 +495,7 @@ class Unfold(Node):
     def forward(self, x):
         self.size = x.shape[2:]
         cols = im2col(self.xp, x, self.geom, self.out, x.shape[1])  # one group per channel: (N, C, K, L)
-        return cols.reshape(x.shape[0], -1, cols.shape[-1])
+        return reshape(cols, (x.shape[0], -1, cols.shape[-1]))
 
     def backward(self, grad):
         return Fold(self.geom, self.out, self.size)(grad)
@@ -477,8 +511,8 @@ class Fold(Node):
         n = cols.shape[0]
         k = math.prod(self.geom.kernel)
         c = cols.shape[1] // k
-        cols = cols.reshape((n, c, k) + self.out)
-        return col2im(self.xp, lambda i: cols[:, :, i, None], (n, c) + self.size, self.geom, self.out, c,
+        cols = reshape(cols, (n, c, k) + self.out)
+        return col2im(self.xp, lambda i: cols[:, :, i, None, ...], (n, c) + self.size, self.geom, self.out, c,
                       cols.dtype)
 
     def backward(self, grad):

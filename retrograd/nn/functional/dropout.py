@@ -41,11 +41,12 @@ def _check_p(p: float, op: str) -> None:
 
 
 def _keep_mask(input: Tensor, p: float, shape: tuple):
-    """A 0/1 array (in input's dtype, on its device) keeping each element with probability 1 - p."""
+    """A 0/1 NumPy array (in input's dtype, on the host) keeping each element with probability 1 - p.
+    Callers scale it on the host, then move it to input's device once."""
     dtype = input.dtype.np
     draw_dtype = dtype if input.dtype.name in ("float32", "float64") else "float32"
     u = _random._gen(None).random(shape, dtype=draw_dtype)
-    return to_device((u >= p).astype(dtype), input.device)
+    return (u >= p).astype(dtype)
 
 
 def _apply(input: Tensor, node: MaskedScale, inplace: bool, op: str) -> Tensor:
@@ -69,8 +70,8 @@ def _dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape:
         return input
     mask = _keep_mask(input, p, mask_shape)  # all zeros when p == 1
     if p < 1.0:
-        mask *= input._data.dtype.type(1.0 / (1.0 - p))
-    return _apply(input, MaskedScale(mask), inplace, op)
+        mask *= mask.dtype.type(1.0 / (1.0 - p))
+    return _apply(input, MaskedScale(to_device(mask, input.device)), inplace, op)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -124,14 +125,17 @@ def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_
         return input
     keep = _keep_mask(input, p, mask_shape)
     if p == 1.0:
-        return _apply(input, MaskedScale(keep), inplace, op)
-    scalar = input._data.dtype.type
+        return _apply(input, MaskedScale(to_device(keep, input.device)), inplace, op)
+    scalar = keep.dtype.type
     a = ((1.0 - p) * (1.0 + p * _ALPHA_PRIME ** 2)) ** -0.5
     b = -a * _ALPHA_PRIME * p
     # a * (x * keep + alpha' * (1 - keep)) + b  ==  x * (a * keep) + (a * alpha' * (1 - keep) + b)
     shift = (1 - keep) * scalar(a * _ALPHA_PRIME)
     shift += scalar(b)
     keep *= scalar(a)
+    dev = input.device
+    if dev.type != "cpu":
+        keep, shift = to_device(keep, dev), to_device(shift, dev)
     return _apply(input, MaskedScale(keep, shift), inplace, op)
 
 

@@ -1,6 +1,8 @@
 """`F.linear` (one fused node: one GEMM forward, one GEMM per needed gradient) and `F.bilinear`."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd.node import Node
 from ...tensor import Tensor
 
@@ -12,10 +14,16 @@ class Linear(Node):
 
     def forward(self, x, w, b=None):
         lead = x.shape[:-1]
-        out = x.reshape(-1, x.shape[-1]) @ w.T
+        xp = self.xp
+        if xp is np:  # NumPy's methods and an in-place bias add: the hot CPU path
+            out = x.reshape(-1, x.shape[-1]) @ w.T
+            if b is not None:
+                out += b
+            return out.reshape(lead + (w.shape[0],))
+        out = xp.reshape(x, (-1, x.shape[-1])) @ w.mT
         if b is not None:
             out += b
-        return out.reshape(lead + (w.shape[0],))
+        return xp.reshape(out, lead + (w.shape[0],))
 
     def backward(self, grad):
         x, w = self.saved_tensors[:2]
@@ -49,8 +57,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise RuntimeError(f"linear: input shape {tuple(x.shape)} and weight shape {tuple(w.shape)} cannot be "
                            "multiplied (expected input's last dimension to equal weight.shape[1])")
+    try:  # the arrays' dtypes first (cheap): the full check only when they may be wrong
+        floating = w.dtype.kind == "f"
+    except AttributeError:  # a library's dtype without NumPy's `kind`
+        floating = False
     if bias is None:
-        if x.dtype != w.dtype or w.dtype.kind != "f":
+        if x.dtype != w.dtype or not floating:
             _check_dtypes("linear", input=input, weight=weight)
         return Linear()(input, weight)
     _check_tensor(bias, "bias", "linear")
@@ -58,7 +70,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if b.shape != (w.shape[0],):
         raise RuntimeError(f"linear: bias of shape {tuple(b.shape)} does not match weight of shape "
                            f"{tuple(w.shape)} (expected ({w.shape[0]},))")
-    if x.dtype != w.dtype or b.dtype != w.dtype or w.dtype.kind != "f":
+    if x.dtype != w.dtype or b.dtype != w.dtype or not floating:
         _check_dtypes("linear", input=input, weight=weight, bias=bias)
     return Linear()(input, weight, bias)
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
+from ... import array_extras as ax
 from ...autograd import grad_mode
 from ...autograd.node import Node
+from ...device import namespace_of
 from ...ops.elementwise import _promote, as_float, where
 from ...ops.reduction import log_softmax, softmax
 from ...tensor import Tensor
@@ -49,12 +53,22 @@ def _reduce(xp, loss, reduction: str, norm=None):
     if reduction == "sum":
         return total
     norm = loss.size if norm is None else norm
-    return total / norm if norm else xp.asarray(math.nan, dtype=loss.dtype)
+    if xp is np or not hasattr(norm, "shape"):
+        return total / norm if norm else xp.asarray(math.nan, dtype=loss.dtype)
+    return xp.where(norm != 0, total / norm, xp.asarray(math.nan, dtype=loss.dtype))  # a device array: no sync
 
 
 def _scaled(grad: Tensor, reduction: str, norm) -> Tensor:
-    """The upstream gradient of each element: divided by the normaliser for 'mean'."""
-    return grad / float(norm) if reduction == "mean" else grad
+    """The upstream gradient of each element: divided by the normaliser for 'mean' (a number, or a 0-d
+    device array kept on the device)."""
+    if reduction != "mean":
+        return grad
+    return grad / float(norm) if isinstance(norm, (int, float, np.generic)) else grad / Tensor._make(norm)
+
+
+def _cast(xp, a, dtype, copy: bool = True):
+    """`a` as the library's `dtype` (NumPy's method on NumPy: faster than the module-level call)."""
+    return a.astype(dtype, copy=copy) if xp is np else xp.astype(a, dtype, copy=copy)
 
 
 def _weighted_upstream(grad: Tensor, node) -> Tensor:
@@ -125,7 +139,7 @@ class MSE(PointwiseLoss):
 
 class L1(PointwiseLoss):
     def loss(self, xp, d):
-        return xp.abs(d, out=d)
+        return xp.abs(d, out=d) if xp is np else xp.abs(d)
 
     def slope(self, d):
         return d.sign()
@@ -209,16 +223,23 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 # ---- classification over C classes -------------------------------------------------------------
 def _class_targets(xp, x, target, weight, ignore_index: int, op: str) -> tuple:
     """(safe targets (N, 1, ...), per-element weights of the targets (N, 1, ...) with ignored ones 0,
-    valid mask (N, 1, ...)) for class-index targets; out-of-range classes raise."""
+    valid mask (N, 1, ...)) for class-index targets; out-of-range classes raise.
+
+    The bounds check reads one bool back to the host (a sync on a GPU), kept for an honest error."""
     c = x.shape[1]
+    if xp is not np and target.dtype != xp.int64:  # uint8: the standard rejects comparing with -100
+        target = xp.astype(target, xp.int64)
     valid = target != ignore_index
     bad = valid & ((target < 0) | (target >= c))
-    if bad.any():
-        raise IndexError(f"{op}: Target {int(target[bad].reshape(-1)[0])} is out of bounds (the input has {c} "
+    if bad.any() if xp is np else xp.any(bad):
+        raise IndexError(f"{op}: Target {int(target[bad][0])} is out of bounds (the input has {c} "
                          f"classes, so targets must be in [0, {c - 1}] or ignore_index={ignore_index}).")
-    safe = xp.expand_dims(xp.where(valid, target, 0), 1)
-    valid = xp.expand_dims(valid, 1).astype(x.dtype)
-    wt = valid if weight is None else weight[safe] * valid
+    safe = xp.expand_dims(xp.where(valid, target, 0), axis=1)
+    valid = _cast(xp, xp.expand_dims(valid, axis=1), x.dtype)
+    if weight is None:
+        wt = valid
+    else:
+        wt = (weight[safe] if xp is np else ax.reshape(xp.take(weight, ax.reshape(safe, (-1,))), safe.shape)) * valid
     return safe, wt, valid
 
 
@@ -266,12 +287,20 @@ def _class_weight(weight, x: Tensor, op: str):
                            f"got weight tensor of shape: {list(weight.shape)}")
     if weight.requires_grad and _state.enabled:
         raise RuntimeError(f"{op}: the derivative for 'weight' is not implemented.")
-    return weight._data.astype(x._data.dtype, copy=False)
+    return _as_input_dtype(weight, x, op)
+
+
+def _as_input_dtype(weight: Tensor, x: Tensor, op: str):
+    """weight's array in x's dtype, or an error if it lives on another device (the array library differs)."""
+    if type(weight._data) is not type(x._data):
+        raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found tensors on devices "
+                           f"{x.device}, {weight.device}")
+    return _cast(namespace_of(weight._data), weight._data, x._data.dtype, copy=False)
 
 
 def _bcast(w, ndim: int):
     """A (C,) class-weight array shaped to broadcast along dim 1 of an ndim-dim input."""
-    return w.reshape((1, -1) + (1,) * (ndim - 2))
+    return ax.reshape(w, (1, -1) + (1,) * (ndim - 2))
 
 
 def _log_softmax_parts(xp, x) -> tuple:
@@ -299,9 +328,9 @@ class NllIndex(Node):
     def forward(self, x, target):
         xp = self.xp
         self.safe, self.a, _ = _class_targets(xp, x, target, self.weight, self.ignore_index, self.op)
-        loss = xp.take_along_axis(x, self.safe, 1)
+        loss = xp.take_along_axis(x, self.safe, axis=1)
         loss *= -self.a
-        return self._reduce(xp, loss[:, 0], self.a)
+        return self._reduce(xp, loss[:, 0, ...], self.a)
 
     def _reduce(self, xp, loss, wt):
         self.norm = xp.sum(wt) if self.reduction == "mean" else None
@@ -313,9 +342,7 @@ class NllIndex(Node):
 
     def _target_weights(self, x):
         """The constant weights q (N, C, ...) with loss = -sum_c q_c log p_c: a at the target class."""
-        q = self.xp.zeros_like(x)
-        self.xp.put_along_axis(q, self.safe, self.a, 1)
-        return q
+        return ax.put_along_axis(self.xp, x.shape, self.safe, self.a, 1)
 
     def backward(self, grad):
         x = self.saved_tensors[0]
@@ -336,17 +363,17 @@ class CrossEntropyIndex(NllIndex):
         self.safe, wt, valid = _class_targets(xp, x, target, self.weight, self.ignore_index, self.op)
         s, self.p, lse = _log_softmax_parts(xp, x)
         self.a = wt * (1.0 - eps) if eps else wt
-        loss = lse - xp.take_along_axis(s, self.safe, 1)
+        loss = lse - xp.take_along_axis(s, self.safe, axis=1)
         loss *= self.a
         if eps:
             self.b = valid * (eps / c)
             if self.weight is None:
                 smooth = c * lse - xp.sum(s, axis=1, keepdims=True)
             else:
-                smooth = float(xp.sum(self.weight)) * lse - xp.sum(s * _bcast(self.weight, x.ndim), axis=1,
-                                                                      keepdims=True)
+                smooth = xp.sum(self.weight) * lse - xp.sum(s * _bcast(self.weight, x.ndim), axis=1,
+                                                             keepdims=True)
             loss += self.b * smooth
-        return self._reduce(xp, loss[:, 0], wt)
+        return self._reduce(xp, loss[:, 0, ...], wt)
 
     def backward(self, grad):  # (softmax * sum_c q_c - q) * upstream
         x = self.saved_tensors[0]
@@ -356,7 +383,7 @@ class CrossEntropyIndex(NllIndex):
         if self.eps:
             w = xp.ones(x.shape[1], dtype=q.dtype) if self.weight is None else self.weight
             q += self.b * _bcast(w, x.ndim)
-            total = total + self.b * float(xp.sum(w))
+            total = total + self.b * (x.shape[1] if self.weight is None else xp.sum(w))
         p = _softmax_tensor(self, x)
         return (p * Tensor._make(total) - Tensor._make(q)) * self._upstream(grad), None
 
@@ -453,13 +480,14 @@ def _constant(weight: Tensor | None, x: Tensor, op: str, name: str):
     except ValueError:
         raise RuntimeError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast to the input shape "
                            f"{tuple(x.shape)}") from None
-    return weight._data.astype(x._data.dtype, copy=False)
+    return _as_input_dtype(weight, x, op)
 
 
 def _clamped_log(xp, x):
     """log(x) clamped below at -100 (PyTorch's BCE convention), without warnings at x = 0."""
     pos = x > 0
-    return xp.where(pos, xp.maximum(xp.log(xp.where(pos, x, 1.0)), -100.0), x.dtype.type(-100.0))
+    return xp.where(pos, xp.maximum(xp.log(xp.where(pos, x, 1.0)), -100.0), x.dtype.type(-100.0) if xp is np
+                    else -100.0)
 
 
 class BinaryCrossEntropy(Node):
@@ -472,7 +500,8 @@ class BinaryCrossEntropy(Node):
 
     def forward(self, x, t):
         xp = self.xp
-        if bool(((x < 0) | (x > 1)).any()):
+        out_of_range = (x < 0) | (x > 1)
+        if out_of_range.any() if xp is np else xp.any(out_of_range):  # a sync on a GPU, kept for an honest error
             raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
         log_x, log_1mx = _clamped_log(xp, x), _clamped_log(xp, 1.0 - x)
         loss = log_x - log_1mx

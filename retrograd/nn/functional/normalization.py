@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ... import array_extras as ae
 from ...autograd import grad_mode
 from ...autograd.node import Node
 from ...device import namespace_of
@@ -43,7 +46,7 @@ class Normalize(Node):
         self.xhat = xc
         if weight is None and bias is None:
             return xc
-        out = xc * weight if weight is not None else xc.copy()
+        out = xc * weight if weight is not None else ae.copy(xc)
         if bias is not None:
             out += bias
         return out
@@ -180,13 +183,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return out
 
 
-def _update_running(stat: Tensor | None, batch, momentum: float) -> None:
-    """stat = (1 - momentum) stat + momentum batch, in place (no graph)."""
+def _update_running(stat: Tensor | None, batch, momentum) -> None:
+    """stat = (1 - momentum) stat + momentum batch, in place (no graph).
+
+    `momentum` is a float, or a 0-d array of stat's dtype (BatchNorm's cumulative average off the CPU:
+    no host read of num_batches_tracked)."""
     if stat is None:
         return
     a = stat._data
     a *= 1.0 - momentum
-    a += (momentum * batch.reshape(a.shape)).astype(a.dtype, copy=False)
+    if type(a) is np.ndarray:
+        a += (momentum * batch.reshape(a.shape)).astype(a.dtype, copy=False)
+    else:
+        xp = namespace_of(a)
+        a += xp.astype(momentum * xp.reshape(batch, a.shape), a.dtype, copy=False)
     stat._bump_version()
 
 
@@ -203,11 +213,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     node = Normalize(tuple(range(2, x.ndim)), eps)
     out = _affine(node(x, None, None), weight, bias)
     count = math.prod(x.shape[2:])
+    xp = node.xp
     if running_mean is not None:
-        _update_running(running_mean, node.mean.reshape(n, c).mean(0), momentum)
+        _update_running(running_mean, xp.mean(ae.reshape(node.mean, (n, c)), axis=0), momentum)
     if running_var is not None:
-        unbiased = node.var.reshape(n, c) * (count / max(count - 1, 1))
-        _update_running(running_var, unbiased.mean(0), momentum)
+        unbiased = ae.reshape(node.var, (n, c)) * (count / max(count - 1, 1))
+        _update_running(running_var, xp.mean(unbiased, axis=0), momentum)
     return out
 
 

@@ -13,16 +13,28 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ...array_extras import copy, permute_dims, reshape
 from ...autograd.node import Node
 from ...device import namespace_of
 from ...tensor import Tensor
 from .conv import Geometry, col2im, im2col, ntuple, pad_array, windows
 
 
+def from_host(xp, a: np.ndarray):
+    """A NumPy array computed on the host (window geometry, small) on xp's device: a copy there, none on NumPy."""
+    return a if xp is np else xp.asarray(a)
+
+
 # ---- nodes -----------------------------------------------------------------------------------------------
+def _is_float(xp, dtype) -> bool:
+    return dtype.kind == "f" if xp is np else xp.isdtype(dtype, "real floating")
+
+
 def _fill_value(xp, dtype):
     """The padding of max pooling: -inf, or the lowest integer."""
-    return -math.inf if dtype.kind == "f" else xp.iinfo(dtype).min
+    return -math.inf if _is_float(xp, dtype) else xp.iinfo(dtype).min
 
 
 class WindowGather(Node):
@@ -37,7 +49,7 @@ class WindowGather(Node):
         if self.arg is None:
             return self._running_max(x)
         cols = im2col(self.xp, x, self.geom, self.out, x.shape[1], _fill_value(self.xp, x.dtype))
-        return self.xp.take_along_axis(cols, self.arg, 2).reshape(x.shape[:2] + self.out)
+        return reshape(self.xp.take_along_axis(cols, self.arg, axis=2), x.shape[:2] + self.out)
 
     def _running_max(self, x):
         """The max over the kernel's offsets, keeping where it was: a later offset wins only if strictly
@@ -48,6 +60,8 @@ class WindowGather(Node):
         xpad = pad_array(xp, x, geom.lo, geom.hi, _fill_value(xp, x.dtype))
         win = windows(xp, xpad, geom, self.out)  # (N, C, *kernel, *out)
         perm = tuple(range(2, 2 + nd)) + (0, 1) + tuple(range(2 + nd, 2 + 2 * nd))
+        if xp is not np:
+            return self._running_max_standard(x, reshape(permute_dims(win, perm), (-1,) + x.shape[:2] + self.out))
         parts = xp.ascontiguousarray(win.transpose(perm)).reshape((-1,) + x.shape[:2] + self.out)
         best = parts[0].copy()  # not a view: the output must not keep all K parts alive
         arg = xp.zeros(best.shape, xp.int64)
@@ -59,6 +73,22 @@ class WindowGather(Node):
             xp.copyto(best, part, where=take)
             xp.copyto(arg, k, where=take)
         self.arg = arg.reshape(x.shape[:2] + (1, -1))
+        return best
+
+    def _running_max_standard(self, x, parts):
+        """`_running_max` without `out=`/`where=` (the array API standard): new arrays per offset."""
+        xp = self.xp
+        best = copy(parts[0, ...])  # not a view: the output must not alias the input or keep all K parts alive
+        arg = xp.zeros(best.shape, dtype=xp.int64)
+        nan_wins = _is_float(xp, x.dtype)
+        for k in range(1, parts.shape[0]):
+            part = parts[k, ...]
+            take = xp.greater(part, best)
+            if nan_wins:
+                take = xp.logical_or(take, xp.isnan(part))
+            best = xp.where(take, part, best)
+            arg = xp.where(take, k, arg)
+        self.arg = reshape(arg, x.shape[:2] + (1, -1))
         return best
 
     def backward(self, grad):
@@ -73,9 +103,9 @@ class WindowScatter(Node):
 
     def forward(self, g):
         n, c = g.shape[:2]
-        arg = self.arg.reshape((n, c, 1) + self.out)
-        zero = g.dtype.type(0)
-        return col2im(self.xp, lambda k: self.xp.where(arg == k, g[:, :, None], zero), (n, c) + self.size,
+        arg = self.arg.reshape((n, c, 1) + self.out) if self.xp is np else reshape(self.arg, (n, c, 1) + self.out)
+        zero = g.dtype.type(0) if self.xp is np else self.xp.zeros((), dtype=g.dtype)
+        return col2im(self.xp, lambda k: self.xp.where(arg == k, g[:, :, None, ...], zero), (n, c) + self.size,
                       self.geom, self.out, c, g.dtype)
 
     def backward(self, grad):
@@ -90,11 +120,17 @@ class WindowMean(Node):
 
     def forward(self, x):
         self.size = x.shape[2:]
-        xpad = pad_array(self.xp, x, self.geom.lo, self.geom.hi)
+        xp = self.xp
+        xpad = pad_array(xp, x, self.geom.lo, self.geom.hi)
         total = None
         for _, offset in self.geom.offsets():
             part = xpad[(Ellipsis,) + self.geom.regions(offset, self.out)]
-            total = part.copy() if total is None else self.xp.add(total, part, out=total)
+            if xp is not np:  # no `out=` in the standard: a new sum per offset
+                total = part if total is None else total + part
+            else:
+                total = part.copy() if total is None else xp.add(total, part, out=total)
+        if xp is not np:
+            return total / self.divisor
         total /= self.divisor
         return total
 
@@ -110,7 +146,7 @@ class WindowSpread(Node):
 
     def forward(self, g):
         n, c = g.shape[:2]
-        share = (g / self.divisor)[:, :, None]
+        share = (g / self.divisor)[:, :, None, ...]
         return col2im(self.xp, lambda k: share, (n, c) + self.size, self.geom, self.out, c, g.dtype)
 
     def backward(self, grad):
@@ -172,12 +208,12 @@ def _run(node_fn, input: Tensor, nd: int):
 def _flat_indices(xp, arg, geom: Geometry, size: tuple, out: tuple):
     """The flat positions in each unpadded (N, C) plane of the chosen window elements (return_indices)."""
     pos = xp.zeros(arg.shape[:2] + out, dtype=xp.int64)
-    arg = arg.reshape(arg.shape[:2] + out)
+    arg = reshape(arg, arg.shape[:2] + out)
     rest_k = math.prod(geom.kernel)
     for i, (n, k, s, d, lo, o) in enumerate(zip(size, geom.kernel, geom.stride, geom.dilation, geom.lo, out)):
         rest_k //= k
         offset = (arg // rest_k) % k
-        start = xp.arange(o).reshape((o,) + (1,) * (len(out) - i - 1)) * s - lo
+        start = from_host(xp, np.arange(o).reshape((o,) + (1,) * (len(out) - i - 1)) * s - lo)
         pos = pos * n + start + offset * d
     return pos
 
@@ -191,7 +227,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         return result
     xp = namespace_of(input._data)
     idx = _flat_indices(xp, node.arg, geom, tuple(input.shape[-nd:]), out)
-    return result, Tensor._make(idx[0] if input.ndim == nd + 1 else idx)
+    return result, Tensor._make(idx[0, ...] if input.ndim == nd + 1 else idx)
 
 
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -214,20 +250,21 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
 def _divisor(xp, geom: Geometry, size: tuple, out: tuple, count_include_pad: bool, divisor_override, dtype):
     """What each window's sum is divided by: the override, the window's size clipped to the padded input
-    (count_include_pad) or to the input, as PyTorch counts it."""
+    (count_include_pad) or to the input, as PyTorch counts it. Counted on the host (geometry only), `dtype`
+    the NumPy dtype of the input's."""
     if divisor_override is not None:
         return divisor_override
     count = None
     for i, (n, k, s, lo, o) in enumerate(zip(size, geom.kernel, geom.stride, geom.lo, out)):
-        start = xp.arange(o) * s - lo
-        end = xp.minimum(start + k, n + lo)
+        start = np.arange(o) * s - lo
+        end = np.minimum(start + k, n + lo)
         if not count_include_pad:
-            start, end = xp.maximum(start, 0), xp.minimum(end, n)
+            start, end = np.maximum(start, 0), np.minimum(end, n)
         c = (end - start).reshape((o,) + (1,) * (len(out) - i - 1))
         count = c if count is None else count * c
     if bool((count == math.prod(geom.kernel)).all()):
         return math.prod(geom.kernel)
-    return count.astype(dtype)
+    return from_host(xp, count.astype(dtype))
 
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd: int,
@@ -239,7 +276,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
         raise RuntimeError(f"{op}: divisor must be not zero")
     geom, out = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, nd, op)
     divisor = _divisor(namespace_of(input._data), geom, tuple(input.shape[-nd:]), out, count_include_pad,
-                       divisor_override, input._data.dtype)
+                       divisor_override, input.dtype.np)
     return _run(WindowMean(geom, out, divisor), input, nd)
 
 
@@ -281,16 +318,16 @@ def _adaptive_sizes(input: Tensor, output_size, nd: int, op: str) -> tuple:
     return size, out
 
 
-def _bounds(xp, n: int, o: int) -> tuple:
-    """PyTorch's adaptive windows: [floor(i * n / o), ceil((i + 1) * n / o)) for output index i."""
-    i = xp.arange(o)
+def _bounds(n: int, o: int) -> tuple:
+    """PyTorch's adaptive windows: [floor(i * n / o), ceil((i + 1) * n / o)) for output index i (on the host)."""
+    i = np.arange(o)
     return (i * n) // o, -((-(i + 1) * n) // o)
 
 
-def _averaging_matrix(xp, n: int, o: int, dtype):
-    """(o, n): row i averages the input positions of window i."""
-    start, end = _bounds(xp, n, o)
-    j = xp.arange(n)
+def _averaging_matrix(n: int, o: int, dtype):
+    """(o, n) on the host: row i averages the input positions of window i."""
+    start, end = _bounds(n, o)
+    j = np.arange(n)
     inside = (j >= start[:, None]) & (j < end[:, None])
     return (inside / (end - start)[:, None]).astype(dtype)
 
@@ -306,7 +343,7 @@ def _adaptive_avg_pool(input, output_size, nd: int, op: str) -> Tensor:
     for i, (n, o) in enumerate(zip(size, out)):
         if n == o:
             continue
-        x = linear_map(x, Tensor._make(_averaging_matrix(xp, n, o, input._data.dtype)), input.ndim - nd + i)
+        x = linear_map(x, Tensor._make(from_host(xp, _averaging_matrix(n, o, input.dtype.np))), input.ndim - nd + i)
     return x
 
 
@@ -342,20 +379,25 @@ def _adaptive_max_pool(input, output_size, return_indices: bool, nd: int, op: st
     x = input.unsqueeze(0) if input.ndim == nd + 1 else input
     # each window padded to the longest by repeating its last position: that cannot change its first maximum
     flat, stride = 0, math.prod(size)
-    for i, (n, o) in enumerate(zip(size, out)):
+    for i, (n, o) in enumerate(zip(size, out)):  # window geometry, on the host
         stride //= n
-        start, end = _bounds(xp, n, o)
+        start, end = _bounds(n, o)
         k = int((end - start).max())
-        idx = xp.minimum(start[:, None] + xp.arange(k), end[:, None] - 1)  # (o, k)
+        idx = np.minimum(start[:, None] + np.arange(k), end[:, None] - 1)  # (o, k)
         shape = [1] * (2 * nd)
         shape[i], shape[nd + i] = o, k
         flat = flat + idx.reshape(shape) * stride
     flat = flat.reshape(out + (-1,))  # (*out, K): the flat positions of each window, in C order
     lead = x.shape[:2]
-    values = x._data.reshape(lead + (-1,))[..., flat]  # (N, C, *out, K)
-    first = values.argmax(axis=-1)[..., None]
-    arg = xp.take_along_axis(xp.broadcast_to(flat, lead + flat.shape), first, -1)[..., 0]
-    result = x.reshape(lead + (-1,)).gather(-1, Tensor._make(arg.reshape(lead + (-1,)))).reshape(lead + out)
+    if xp is np:
+        values = x._data.reshape(lead + (-1,))[..., flat]  # (N, C, *out, K)
+        first = values.argmax(axis=-1)[..., None]
+    else:
+        flat = xp.asarray(flat)
+        values = xp.take(reshape(x._data, lead + (-1,)), reshape(flat, (-1,)), axis=2)
+        first = xp.argmax(reshape(values, lead + flat.shape), axis=-1)[..., None]
+    arg = xp.take_along_axis(xp.broadcast_to(flat, lead + flat.shape), first, axis=-1)[..., 0]
+    result = x.reshape(lead + (-1,)).gather(-1, Tensor._make(reshape(arg, lead + (-1,)))).reshape(lead + out)
     indices = Tensor._make(arg)
     if input.ndim == nd + 1:
         result, indices = result.squeeze(0), indices.squeeze(0)

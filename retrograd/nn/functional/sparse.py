@@ -1,9 +1,11 @@
 """`F.embedding` (a row lookup whose gradient accumulates rows for repeated indices) and `F.one_hot`."""
 from __future__ import annotations
 
-from ...array_extras import scatter_add
+import numpy as np
+
+from ...array_extras import astype, reshape, scatter_add
 from ...autograd.node import Node
-from ...device import namespace_of
+from ...device import namespace_of, to_host
 from ...tensor import Tensor
 
 _INDEX_DTYPES = ("int64", "int32")
@@ -18,13 +20,18 @@ class Embedding(Node):
 
     def forward(self, w):
         self.num = w.shape[0]
-        return self.xp.take(w, self.indices, axis=0)
+        idx = self.indices
+        if self.xp is np or idx.ndim == 1:
+            return self.xp.take(w, idx, axis=0)
+        # the standard's take wants 1-D indices
+        rows = self.xp.take(w, reshape(idx, (-1,)), axis=0)
+        return reshape(rows, tuple(idx.shape) + (w.shape[1],))
 
     def backward(self, grad):
         g = grad.reshape(-1, grad.shape[-1])
         if self.row_scale is not None:
-            g = g * Tensor._make(self.row_scale.astype(grad._data.dtype)[:, None])
-        return EmbeddingBackward(self.indices.reshape(-1), self.num)(g)
+            g = g * Tensor._make(astype(self.row_scale, grad.dtype)[:, None])
+        return EmbeddingBackward(reshape(self.indices, (-1,)), self.num)(g)
 
 
 class EmbeddingBackward(Node):
@@ -42,6 +49,14 @@ class EmbeddingBackward(Node):
         return Embedding(self.indices)(grad)
 
 
+def _min_max(idx) -> tuple:
+    """(min, max) of a non-empty integer array on a device as Python ints: one transfer to the host
+    (a sync on a GPU, which the range checks need)."""
+    xp = namespace_of(idx)
+    lo, hi = to_host(xp.stack([xp.min(idx), xp.max(idx)])).tolist()
+    return lo, hi
+
+
 def _index_array(input: Tensor, op: str):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -53,12 +68,19 @@ def _index_array(input: Tensor, op: str):
 def _renorm_(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     """Rescale, in place, the rows of weight referenced by idx whose norm exceeds max_norm (PyTorch's renorm)."""
     xp = namespace_of(weight._data)
-    rows = xp.unique(idx)
     w = weight._data
-    sub = w[rows]
-    norms = xp.linalg.norm(sub.astype(xp.float64), ord=norm_type, axis=1)
-    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
-    w[rows] = sub * scale[:, None]
+    if xp is np:
+        rows = xp.unique(idx)
+        sub = w[rows]
+        norms = xp.linalg.norm(sub.astype(xp.float64), ord=norm_type, axis=1)
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+        w[rows] = sub * scale[:, None]
+    else:  # the standard has no integer-array assignment: add sub * (scale - 1) at the (unique) rows
+        rows = xp.unique_values(idx)
+        sub = xp.take(w, rows, axis=0)
+        norms = xp.linalg.vector_norm(xp.astype(sub, xp.float64), ord=norm_type, axis=1)
+        scale = xp.astype(xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0), w.dtype)
+        scatter_add(xp, w, rows, sub * (scale[:, None] - 1))
     weight._bump_version()
 
 
@@ -80,7 +102,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
                                  f"num_embeddings={num})")
         padding_idx %= num
     if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())
+        lo, hi = (int(idx.min()), int(idx.max())) if type(idx) is np.ndarray else _min_max(idx)
         if lo < 0 or hi >= num:
             bad = lo if lo < 0 else hi
             raise IndexError(f"embedding: index {bad} is out of range for num_embeddings={num} "
@@ -90,10 +112,15 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     row_scale = None
     if (padding_idx is not None or scale_grad_by_freq) and weight.requires_grad:
         xp = namespace_of(idx)
-        flat = idx.reshape(-1)
+        flat = reshape(idx, (-1,))
         row_scale = xp.ones(flat.shape, dtype=xp.float64)
         if scale_grad_by_freq:
-            row_scale /= xp.bincount(flat, minlength=num)[flat]
+            if xp is np:
+                row_scale /= xp.bincount(flat, minlength=num)[flat]
+            else:  # no bincount in the standard: ones added at each index (no data-dependent shape, no sync)
+                counts = xp.zeros((num,), dtype=xp.float64, device=flat.device)
+                scatter_add(xp, counts, flat, xp.ones(flat.shape, dtype=xp.float64, device=flat.device))
+                row_scale /= xp.take(counts, flat)
         if padding_idx is not None:
             row_scale[flat == padding_idx] = 0.0
     return Embedding(idx, row_scale)(weight)
@@ -105,16 +132,19 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     idx = tensor._data
     xp = namespace_of(idx)
-    if num_classes == -1:
-        if idx.size == 0:
-            raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        num_classes = int(idx.max()) + 1
+    if num_classes == -1 and idx.size == 0:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if idx.size:
-        if int(idx.min()) < 0:
+        lo, hi = (int(idx.min()), int(idx.max())) if xp is np else _min_max(idx)
+        if num_classes == -1:
+            num_classes = hi + 1
+        if lo < 0:
             raise RuntimeError("Class values must be non-negative.")
-        if int(idx.max()) >= num_classes:
+        if hi >= num_classes:
             raise RuntimeError(f"Class values must be smaller than num_classes ({num_classes}).")
-    return Tensor._make((idx[..., None] == xp.arange(num_classes)).astype(xp.int64))
+    if xp is np:
+        return Tensor._make((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+    return Tensor._make(xp.astype(idx[..., None] == xp.arange(num_classes, device=idx.device), xp.int64))
 
 
 __all__ = ["embedding", "one_hot"]

@@ -12,39 +12,43 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ...device import namespace_of
 from ...ops.shape import pad
 from ...tensor import Tensor
-from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, linear_map
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, from_host, linear_map
 
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
 
 
-def _nearest_index(xp, n: int, o: int, scale, exact: bool):
-    """Source index of each output position: floor(dst * scale) (or of dst + 0.5, nearest-exact), in float32."""
-    f32 = xp.float32
+def _nearest_index(n: int, o: int, scale, exact: bool):
+    """Source index of each output position: floor(dst * scale) (or of dst + 0.5, nearest-exact), in float32
+    (on the host: geometry only)."""
+    f32 = np.float32
     s = f32(1.0 / scale) if scale is not None and scale > 0 else f32(n) / f32(o)
-    dst = xp.arange(o, dtype=f32)
+    dst = np.arange(o, dtype=f32)
     if exact:
         dst += f32(0.5)
-    return xp.minimum(xp.floor(dst * s).astype(xp.int64), n - 1)
+    return np.minimum(np.floor(dst * s).astype(np.int64), n - 1)
 
 
-def _linear_matrix(xp, n: int, o: int, scale, align_corners: bool, dtype):
-    """(o, n) interpolation weights: two neighbours per output position, as PyTorch's linear modes weigh them."""
-    t = xp.dtype(dtype).type
-    dst = xp.arange(o, dtype=dtype)
+def _linear_matrix(n: int, o: int, scale, align_corners: bool, dtype):
+    """(o, n) interpolation weights: two neighbours per output position, as PyTorch's linear modes weigh them
+    (on the host, `dtype` a NumPy dtype)."""
+    t = np.dtype(dtype).type
+    dst = np.arange(o, dtype=dtype)
     if align_corners:
         src = dst * (t(n - 1) / t(o - 1) if o > 1 else t(0))
     else:
         s = t(1.0 / scale) if scale is not None and scale > 0 else t(n) / t(o)
-        src = xp.maximum(s * (dst + t(0.5)) - t(0.5), t(0))
-    i0 = xp.minimum(xp.floor(src).astype(xp.int64), n - 1)
-    w1 = xp.clip(src - i0, 0, 1).astype(dtype)
+        src = np.maximum(s * (dst + t(0.5)) - t(0.5), t(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    w1 = np.clip(src - i0, 0, 1).astype(dtype)
     i1 = i0 + (i0 < n - 1)
-    rows = xp.arange(o)
-    a = xp.zeros((o, n), dtype)
+    rows = np.arange(o)
+    a = np.zeros((o, n), dtype)
     a[rows, i0] = 1 - w1
     a[rows, i1] += w1
     return a
@@ -108,9 +112,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if mode in _LINEAR:
             if n == o and not align_corners and (s is None or s == 1.0):
                 continue  # PyTorch's weights are then exactly the identity
-            x = linear_map(x, Tensor._make(_linear_matrix(xp, n, o, s, align_corners, input._data.dtype)), 2 + i)
+            a = _linear_matrix(n, o, s, align_corners, input.dtype.np)
+            x = linear_map(x, Tensor._make(from_host(xp, a)), 2 + i)
         elif n != o:
-            x = x.index_select(2 + i, Tensor._make(_nearest_index(xp, n, o, s, mode == "nearest-exact")))
+            x = x.index_select(2 + i, Tensor._make(from_host(xp, _nearest_index(n, o, s, mode == "nearest-exact"))))
     return x if x is not input else input.clone()
 
 

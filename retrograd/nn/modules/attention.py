@@ -33,7 +33,8 @@ def _additive(mask, name: str, dtype: dt.dtype):
         raise TypeError(f"MultiheadAttention: {name} must be a Tensor, got {type(mask).__name__}")
     if mask.dtype is dt.bool:
         xp = namespace_of(mask._data)
-        return Tensor._make(xp.where(mask._data, xp.full((), _NEG_INF, dtype=dtype.np), xp.zeros((), dtype=dtype.np)))
+        d = dt.native(dtype, xp)
+        return Tensor._make(xp.where(mask._data, xp.full((), _NEG_INF, dtype=d), xp.zeros((), dtype=d)))
     if not mask.dtype.is_floating_point:
         raise AssertionError(f"MultiheadAttention: only bool and floating types of {name} are supported, "
                              f"got {mask.dtype}")

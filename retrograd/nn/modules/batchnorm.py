@@ -1,8 +1,11 @@
 """BatchNorm1d/2d/3d: per-channel affine parameters and running statistics."""
 from __future__ import annotations
 
+import numpy as np
+
 from ... import dtypes as dt
 from ...autograd.grad_mode import no_grad
+from ...device import namespace_of
 from ...ops.creation import ones, tensor, zeros
 from ...tensor import Tensor
 from .. import functional as F
@@ -63,7 +66,12 @@ class _BatchNorm(_NormBase):
             self.num_batches_tracked._data += 1
             self.num_batches_tracked._bump_version()
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.item())
+                n = self.num_batches_tracked._data
+                if type(n) is np.ndarray or self.running_mean is None:
+                    factor = 1.0 / float(n)
+                else:  # a 0-d array of the statistics' dtype: no host read on a GPU
+                    xp = namespace_of(n)
+                    factor = 1.0 / xp.astype(n, self.running_mean._data.dtype)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,

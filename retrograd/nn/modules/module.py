@@ -398,8 +398,9 @@ class Module:
                 if strict:
                     missing_keys.append(key)
                 continue
+            raw = state_dict[key]
             try:
-                value = _as_tensor(state_dict[key], key)
+                value = _as_tensor(raw, key)
             except TypeError as e:
                 error_msgs.append(str(e))
                 continue
@@ -410,6 +411,8 @@ class Module:
                                   f"checkpoint, the shape in current model is {param.shape}.")
                 continue
             if assign:
+                if not isinstance(raw, Tensor) and value.device != param.device:
+                    value = value.to(param.device)  # an array or another framework's tensor: onto the param's device
                 self._assign_loaded(name, param, value)
                 continue
             try:

@@ -12,6 +12,8 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from ...autograd import grad_mode
 from ...autograd.node import Node
 from ...device import _DEFAULT_ARRAY, _NAMESPACES
@@ -101,7 +103,7 @@ class GRUPointwise(_Pointwise):
         self.rz = rz = _sigmoid(xw[..., :2 * H] + gh[..., :2 * H], xp.tanh)
         n = rz[..., :H] * gh[..., 2 * H:]
         n += xw[..., 2 * H:]
-        self.n = n = xp.tanh(n, out=n)
+        self.n = n = xp.tanh(n, out=n) if xp is np else xp.tanh(n)
         h = h_prev - n
         h *= rz[..., H:]
         h += n

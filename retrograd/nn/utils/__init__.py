@@ -8,6 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
+
+from ... import array_extras as _ax
 from ...autograd import grad_mode
 from ...device import namespace_of
 from ...ops.shape import cat
@@ -23,20 +26,20 @@ def _grads(parameters) -> list[Tensor]:
 
 
 def _array_norm(a, norm_type: float):
-    """The norm of one array, as a 0-d array of its dtype (one reduction)."""
+    """The norm of one array, as a 0-d array (a NumPy scalar on the CPU) of its dtype (one reduction)."""
     xp = namespace_of(a)
     if a.size == 0:
         return xp.zeros((), dtype=a.dtype)
     if norm_type == math.inf:
-        return xp.abs(a).max()
-    flat = a.reshape(-1)
+        return xp.max(xp.abs(a))
+    flat = _ax.reshape(a, (-1,))
     if norm_type == 2.0:
-        return xp.sqrt(xp.dot(flat, flat))
+        return xp.sqrt(np.dot(flat, flat) if xp is np else xp.vecdot(flat, flat))  # NumPy's dot: BLAS
     if norm_type == 1.0:
-        return xp.abs(flat).sum()
+        return xp.sum(xp.abs(flat))
     if norm_type == 0.0:
-        return xp.asarray(xp.count_nonzero(flat), dtype=a.dtype)
-    return (xp.abs(flat) ** norm_type).sum() ** (1.0 / norm_type)
+        return xp.astype(xp.count_nonzero(flat), a.dtype)
+    return xp.sum(xp.abs(flat) ** norm_type) ** (1.0 / norm_type)
 
 
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
@@ -49,7 +52,10 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
         return tensor(0.0)
     first = tensors[0]._data
     xp = namespace_of(first)
-    norms = xp.stack([_array_norm(t._data, norm_type).astype(first.dtype) for t in tensors])
+    if xp is np:
+        norms = xp.stack([_array_norm(t._data, norm_type).astype(first.dtype) for t in tensors])
+    else:
+        norms = xp.stack([xp.astype(_array_norm(t._data, norm_type), first.dtype) for t in tensors])
     total = _array_norm(norms, norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "

@@ -180,7 +180,9 @@ def _compare_mha(kw, shapes, dtype=np.float32, masks=None, self_attention=False,
     t_params = dict(t_layer.named_parameters())
     for name, p in layer.named_parameters():
         assert p.grad.dtype is p.dtype
-        assert_close(p.grad, t_params[name].grad, rtol, atol, f"grad of {name}")
+        # parameter grads sum over batch and sequence: float32 summation order differs by ~1e-6
+        assert_close(p.grad, t_params[name].grad, rtol, max(atol, 1e-5 if dtype == np.float32 else atol),
+                     f"grad of {name}")
     return r_out, r_w
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as dt
-from .device import namespace_of
+from .device import namespace_of, to_host
 
 
 def _is_cupy(xp) -> bool:
@@ -31,6 +31,22 @@ def _host(a) -> np.ndarray:
 
 def _back(xp, a: np.ndarray):
     return xp.asarray(np.array(a, order="C"))
+
+
+def numpy_like(xp):
+    """NumPy or CuPy itself (whose ufuncs take `out=`) for arrays of `xp`, else None."""
+    if xp is np:
+        return np
+    return _cupy() if _is_cupy(xp) else None
+
+
+def min_max(a) -> tuple:
+    """(min, max) of a non-empty integer array as Python ints, in one transfer to the host (a sync on a GPU)."""
+    if type(a) is np.ndarray:
+        return int(a.min()), int(a.max())
+    xp = namespace_of(a)
+    lo, hi = to_host(xp.stack([xp.min(a), xp.max(a)])).tolist()
+    return lo, hi
 
 
 def kind(array) -> str:
@@ -128,11 +144,8 @@ def allclose(xp, a, b, rtol: float, atol: float, equal_nan: bool) -> bool:
 
 def exp_inplace(xp, a):
     """exp(a), written into `a` where the library can (NumPy, CuPy: `out=`, ~25% faster on large arrays)."""
-    if xp is np:
-        return np.exp(a, out=a)
-    if _is_cupy(xp):
-        return _cupy().exp(a, out=a)
-    return xp.exp(a)
+    lib = numpy_like(xp)
+    return xp.exp(a) if lib is None else lib.exp(a, out=a)
 
 
 def put_along_axis(xp, shape: tuple, index, values, axis: int):

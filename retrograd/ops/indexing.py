@@ -307,17 +307,10 @@ def _check_bounds(idx, size: int, dim: int, op: str | None, exc=IndexError, nega
     """Raise exc naming the first index outside [-size, size) (or [0, size) when negative is False)."""
     if idx.size == 0:
         return
-    lo, hi = _min_max(idx)
+    lo, hi = ax.min_max(idx)
     if hi >= size or lo < (-size if negative else 0):
         prefix = f"{op}(): " if op else ""
         raise exc(f"{prefix}index {hi if hi >= size else lo} is out of bounds for dimension {dim} with size {size}")
-
-
-def _min_max(idx) -> tuple:
-    if type(idx) is np.ndarray:
-        return int(idx.min()), int(idx.max())
-    xp = namespace_of(idx)
-    return int(xp.min(idx)), int(xp.max(idx))
 
 
 def _vector_arg(index, input: Tensor, dim: int, op: str, exc=IndexError, negative: bool = False):
@@ -635,7 +628,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """input flattened, read at index (negative indices count from the end); output has index's shape."""
     idx = _index_arg(index, "take", (dt.int64,))
     n = input.numel()
-    lo, hi = _min_max(idx) if idx.size else (0, 0)
+    lo, hi = ax.min_max(idx) if idx.size else (0, 0)
     if hi >= n or lo < -n:
         raise IndexError(f"take(): out of range: tried to access index {hi if hi >= n else lo} on a tensor of {n} "
                          f"elements.")

@@ -45,18 +45,6 @@ def _zero_step() -> Tensor:
     return _tensor(0.0, dtype=_scalar_dtype(), device="cpu")
 
 
-def _ufuncs(xp):
-    """The library whose ufuncs take `out=` for `xp`'s arrays (NumPy; CuPy itself, as `xp` may be
-    array-api-compat's view of it), or None: updates then use the standard's functions only."""
-    if xp is np:
-        return np
-    if xp.__name__.endswith("cupy"):
-        import cupy
-
-        return cupy
-    return None
-
-
 def _concat(xp, parts: list, dtype):
     """The 1-d arrays `parts` joined, in `dtype` (a dtype of `xp`)."""
     if xp is np:
@@ -298,7 +286,7 @@ class _Flat:
     def __init__(self, params: list[Tensor], state: dict, owner: str):
         self.params = params
         self.xp = xp = namespace_of(params[0]._data)
-        self.ufuncs = _ufuncs(xp)
+        self.ufuncs = _ax.numpy_like(xp)
         self.sizes = [p._data.size for p in params]
         self.bounds = [0]
         for n in self.sizes:
@@ -460,7 +448,7 @@ class _Work:
 
 def _repeat(xp, values, sizes: list[int]):
     """Each of the 1-d `values` repeated sizes[i] times (the counts come from the host: no sync)."""
-    uf = _ufuncs(xp)
+    uf = _ax.numpy_like(xp)
     if uf is not None:  # CuPy's repeat takes the counts as a list, not as an array
         return uf.repeat(values, sizes)
     return xp.repeat(values, xp.asarray(sizes, dtype=xp.int64))

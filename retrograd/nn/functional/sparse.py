@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...array_extras import astype, reshape, scatter_add
+from ...array_extras import astype, min_max, reshape, scatter_add
 from ...autograd.node import Node
-from ...device import namespace_of, to_host
+from ...device import namespace_of
 from ...tensor import Tensor
 
 _INDEX_DTYPES = ("int64", "int32")
@@ -47,14 +47,6 @@ class EmbeddingBackward(Node):
 
     def backward(self, grad):
         return Embedding(self.indices)(grad)
-
-
-def _min_max(idx) -> tuple:
-    """(min, max) of a non-empty integer array on a device as Python ints: one transfer to the host
-    (a sync on a GPU, which the range checks need)."""
-    xp = namespace_of(idx)
-    lo, hi = to_host(xp.stack([xp.min(idx), xp.max(idx)])).tolist()
-    return lo, hi
 
 
 def _index_array(input: Tensor, op: str):
@@ -102,7 +94,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
                                  f"num_embeddings={num})")
         padding_idx %= num
     if idx.size:
-        lo, hi = (int(idx.min()), int(idx.max())) if type(idx) is np.ndarray else _min_max(idx)
+        lo, hi = min_max(idx)
         if lo < 0 or hi >= num:
             bad = lo if lo < 0 else hi
             raise IndexError(f"embedding: index {bad} is out of range for num_embeddings={num} "
@@ -135,7 +127,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if num_classes == -1 and idx.size == 0:
         raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if idx.size:
-        lo, hi = (int(idx.min()), int(idx.max())) if xp is np else _min_max(idx)
+        lo, hi = min_max(idx)
         if num_classes == -1:
             num_classes = hi + 1
         if lo < 0:

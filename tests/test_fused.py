@@ -86,7 +86,7 @@ def test_running_max_matches_gather_and_torch(kernel, stride, padding):
     g = GEN.standard_normal(tuple(ty.shape)).astype(np.float32)
     ry.backward(rg.tensor(g))
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(_to_numpy(rx.grad), _to_numpy(tx.grad), rtol=1e-6)
+    np.testing.assert_allclose(_to_numpy(rx.grad), _to_numpy(tx.grad), rtol=1e-5, atol=1e-6)  # overlapping sums
 
 
 def _pair(op, shapes, dtype):

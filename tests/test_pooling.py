@@ -51,6 +51,27 @@ def test_max_pool2d_nan_propagates():
     check_op(lambda m, x: m.nn.functional.max_pool2d(x, 2), x)
 
 
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 3, "padding": 1},
+                                {"kernel_size": 3, "stride": 2, "padding": 1}])
+def test_max_pool2d_non_finite_upstream_gradient(rng, kw):
+    """An inf or NaN upstream gradient reaches only the chosen positions: zeros elsewhere, as in PyTorch."""
+    x = with_ties(rng, 2, 3, 7, 8)
+    results = []
+    for m in (rg, torch):
+        xs = m.tensor(x, requires_grad=True)
+        y = m.nn.functional.max_pool2d(xs, **kw)
+        g = np.ones(tuple(y.shape), np.float32)
+        g[0, 0, 0, 0], g[1, 2, 1, 1] = np.inf, np.nan
+        y.backward(m.tensor(g))
+        results.append(xs.grad.cpu().numpy())
+    np.testing.assert_array_equal(*results)
+
+
+def test_max_pool2d_kernel_over_256_offsets(rng):
+    """More offsets than the uint8 offset index holds: the general running max."""
+    check_op(lambda m, x: m.nn.functional.max_pool2d(x, 17, stride=3), with_ties(rng, 2, 2, 20, 23))
+
+
 @pytest.mark.parametrize("kw", [{"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
                                 {"kernel_size": 2, "dilation": 2}])
 def test_max_pool1d(rng, kw):

@@ -1,12 +1,14 @@
 """Pooling: max, average and adaptive pooling over 1, 2 or 3 spatial dims.
 
-Max pooling picks, per window, the position of the first maximum (as PyTorch does) from the
-windows copied into columns (the im2col of conv.py, one group per channel); its gradient is
-scattered back with col2im. Two nodes are each other's backward, so double backward works:
-`WindowGather` (values at the chosen positions) and `WindowScatter` (its adjoint).
-Average pooling is a window sum divided by the divisor, adjoint to spreading the gradient
-back over each window. Adaptive average pooling is a product with a small averaging matrix
-per spatial dim; adaptive max pooling gathers at computed flat indices.
+A window's elements at one kernel offset form a strided view of the (padded) input, one per
+offset. Max pooling takes the elementwise max over those views and keeps, per window, the offset
+of the first maximum (as PyTorch does); its gradient goes back to that offset (written straight
+into the offset's view when windows are disjoint, added with col2im when they overlap). Two nodes
+are each other's backward, so double backward works: `WindowGather` (values at the chosen
+offsets) and `WindowScatter` (its adjoint). Average pooling is a window sum divided by the
+divisor, adjoint to spreading the gradient back over each window. Adaptive average pooling is a
+product with a small averaging matrix per spatial dim; adaptive max pooling gathers at computed
+flat indices.
 """
 # ruff: noqa: A002 - `input` is PyTorch's argument name
 from __future__ import annotations
@@ -15,11 +17,11 @@ import math
 
 import numpy as np
 
-from ...array_extras import copy, permute_dims, reshape
+from ...array_extras import copy, reshape
 from ...autograd.node import Node
 from ...device import namespace_of
 from ...tensor import Tensor
-from .conv import Geometry, col2im, im2col, ntuple, pad_array, windows
+from .conv import Geometry, col2im, ntuple, pad_array
 
 
 def from_host(xp, a: np.ndarray):
@@ -37,8 +39,18 @@ def _fill_value(xp, dtype):
     return -math.inf if _is_float(xp, dtype) else xp.iinfo(dtype).min
 
 
+def _disjoint(geom: Geometry) -> bool:
+    """Whether no two windows share an input position (each window's span at most the stride)."""
+    return all(s > d * (k - 1) for k, s, d in zip(geom.kernel, geom.stride, geom.dilation))
+
+
+def _parts(x, geom: Geometry, out: tuple) -> list:
+    """The (N, C, *out) views of x's (padded) trailing dims that each kernel offset meets, in offset order."""
+    return [x[(Ellipsis,) + geom.regions(offset, out)] for _, offset in geom.offsets()]
+
+
 class WindowGather(Node):
-    """The value at a chosen position `arg` (N, C, 1, L) of each window; with arg None, forward chooses the
+    """The value at a chosen offset `arg` (N, C, *out) of each window; with arg None, forward chooses the
     first maximum (max pooling) and keeps it."""
 
     def __init__(self, geom: Geometry, out: tuple, arg=None):
@@ -46,49 +58,49 @@ class WindowGather(Node):
 
     def forward(self, x):
         self.size = x.shape[2:]
+        xp = self.xp
+        parts = _parts(pad_array(xp, x, self.geom.lo, self.geom.hi, _fill_value(xp, x.dtype)), self.geom, self.out)
         if self.arg is None:
-            return self._running_max(x)
-        cols = im2col(self.xp, x, self.geom, self.out, x.shape[1], _fill_value(self.xp, x.dtype))
-        return reshape(self.xp.take_along_axis(cols, self.arg, axis=2), x.shape[:2] + self.out)
+            return self._max(x, parts)
+        zero = x.dtype.type(0) if xp is np else xp.zeros((), dtype=x.dtype)
+        picked = None
+        for k, part in enumerate(parts):
+            term = xp.where(self.arg == k, part, zero)
+            picked = term if picked is None else picked + term
+        return picked
 
-    def _running_max(self, x):
-        """The max over the kernel's offsets, keeping where it was: a later offset wins only if strictly
-        greater, or NaN (which propagates, as in PyTorch). The windows are copied once, offset-major
-        ((K, N, C, *out), one copy), so that the running max works on long contiguous runs rather than on
-        the short rows of strided views (NumPy's per-row cost dominates those)."""
-        xp, geom, nd = self.xp, self.geom, len(self.out)
-        xpad = pad_array(xp, x, geom.lo, geom.hi, _fill_value(xp, x.dtype))
-        win = windows(xp, xpad, geom, self.out)  # (N, C, *kernel, *out)
-        perm = tuple(range(2, 2 + nd)) + (0, 1) + tuple(range(2 + nd, 2 + 2 * nd))
-        if xp is not np:
-            return self._running_max_standard(x, reshape(permute_dims(win, perm), (-1,) + x.shape[:2] + self.out))
-        parts = xp.ascontiguousarray(win.transpose(perm)).reshape((-1,) + x.shape[:2] + self.out)
-        best = parts[0].copy()  # not a view: the output must not keep all K parts alive
-        arg = xp.zeros(best.shape, xp.int64)
-        for k in range(1, parts.shape[0]):
-            part = parts[k]
-            take = xp.greater(part, best)
-            if x.dtype.kind == "f":
-                take |= xp.isnan(part)
-            xp.copyto(best, part, where=take)
-            xp.copyto(arg, k, where=take)
-        self.arg = arg.reshape(x.shape[:2] + (1, -1))
+    def _max(self, x, parts: list):
+        """The max over the kernel's offsets and the first offset holding it. On NumPy: the max over the
+        strided views in place, then the first equal offset by Horner's rule over `part != max` (uint8,
+        contiguous: no running argmax with `where`); a window with a NaN goes the general way."""
+        if self.xp is not np or len(parts) > 256:
+            return self._running_max(x, parts)
+        best = np.maximum(parts[0], parts[1]) if len(parts) > 1 else parts[0].copy()
+        for part in parts[2:]:
+            np.maximum(best, part, out=best)
+        if x.dtype.kind == "f" and np.isnan(best).any():
+            return self._running_max(x, parts)
+        arg = np.zeros(best.shape, np.uint8)  # arg = ne0 * (1 + ne1 * (1 + ... ne[K-2]))
+        for part in reversed(parts[:-1]):
+            arg += 1
+            arg *= np.not_equal(part, best).view(np.uint8)
+        self.arg = arg
         return best
 
-    def _running_max_standard(self, x, parts):
-        """`_running_max` without `out=`/`where=` (the array API standard): new arrays per offset."""
+    def _running_max(self, x, parts: list):
+        """The max kept offset by offset: a later offset wins only if strictly greater, or NaN (the last NaN
+        wins, as in PyTorch)."""
         xp = self.xp
-        best = copy(parts[0, ...])  # not a view: the output must not alias the input or keep all K parts alive
+        best = copy(parts[0])  # not a view: the output must not alias the input
         arg = xp.zeros(best.shape, dtype=xp.int64)
         nan_wins = _is_float(xp, x.dtype)
-        for k in range(1, parts.shape[0]):
-            part = parts[k, ...]
+        for k, part in enumerate(parts[1:], 1):
             take = xp.greater(part, best)
             if nan_wins:
                 take = xp.logical_or(take, xp.isnan(part))
             best = xp.where(take, part, best)
             arg = xp.where(take, k, arg)
-        self.arg = reshape(arg, x.shape[:2] + (1, -1))
+        self.arg = arg
         return best
 
     def backward(self, grad):
@@ -102,11 +114,23 @@ class WindowScatter(Node):
         self.geom, self.out, self.arg, self.size = geom, out, arg, size
 
     def forward(self, g):
+        xp, geom = self.xp, self.geom
         n, c = g.shape[:2]
-        arg = self.arg.reshape((n, c, 1) + self.out) if self.xp is np else reshape(self.arg, (n, c, 1) + self.out)
-        zero = g.dtype.type(0) if self.xp is np else self.xp.zeros((), dtype=g.dtype)
-        return col2im(self.xp, lambda k: self.xp.where(arg == k, g[:, :, None, ...], zero), (n, c) + self.size,
-                      self.geom, self.out, c, g.dtype)
+        zero = g.dtype.type(0) if xp is np else xp.zeros((), dtype=g.dtype)
+        if not _disjoint(geom):
+            arg = reshape(self.arg, (n, c, 1) + self.out)
+            return col2im(xp, lambda k: xp.where(arg == k, g[:, :, None, ...], zero), (n, c) + self.size, geom,
+                          self.out, c, g.dtype)
+        # each input position in one window at most: every offset's values written straight into their view
+        padded = tuple(s + a + b for s, a, b in zip(self.size, geom.lo, geom.hi))
+        gx = xp.zeros((n, c) + padded, dtype=g.dtype)
+        finite = xp is np and bool(np.isfinite(g).all())  # g * mask is g where chosen and 0 elsewhere
+        for k, part in enumerate(_parts(gx, geom, self.out)):
+            if finite:
+                np.multiply(g, self.arg == k, out=part)
+            else:
+                part[...] = xp.where(self.arg == k, g, zero)
+        return gx[(Ellipsis,) + tuple(slice(a, a + s) for a, s in zip(geom.lo, self.size))]
 
     def backward(self, grad):
         return WindowGather(self.geom, self.out, self.arg)(grad)
@@ -207,8 +231,8 @@ def _run(node_fn, input: Tensor, nd: int):
 
 def _flat_indices(xp, arg, geom: Geometry, size: tuple, out: tuple):
     """The flat positions in each unpadded (N, C) plane of the chosen window elements (return_indices)."""
-    pos = xp.zeros(arg.shape[:2] + out, dtype=xp.int64)
-    arg = reshape(arg, arg.shape[:2] + out)
+    pos = xp.zeros(arg.shape, dtype=xp.int64)
+    arg = xp.astype(arg, xp.int64)
     rest_k = math.prod(geom.kernel)
     for i, (n, k, s, d, lo, o) in enumerate(zip(size, geom.kernel, geom.stride, geom.dilation, geom.lo, out)):
         rest_k //= k

@@ -1,5 +1,6 @@
 """retrograd: tensors, reverse-mode autodiff, layers and optimizers with PyTorch's API."""
 from . import dtypes as _dtypes
+from .host_memory import keep_freed_pages as _keep_freed_pages
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device, get_default_device, set_default_device
 from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
@@ -23,6 +24,8 @@ from .serialization import *  # noqa: E402,F403
 from .autograd.anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
 
 __version__ = "0.1.0"
+
+_keep_freed_pages()  # reused temporaries instead of page faults every step (see host_memory.py)
 
 # Tools beyond the core load on first use (`retrograd.viz.draw(...)`), so `import retrograd` stays fast.
 _LAZY = ("cuda", "datasets", "diagnostics", "distributed", "profiler", "train", "viz")

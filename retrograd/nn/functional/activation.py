@@ -46,6 +46,45 @@ def sigmoid_array(xp, x):
     return 1 / e
 
 
+# log(erfc(z) / 2) + z^2 - log(t) as a polynomial in t = 1 / (1 + z/2), lowest power first: a least-squares
+# Chebyshev fit over z in [0, 14.7] (t in [0.12, 1]), beyond which float32 erfc underflows; error 7e-8
+_ERFC_FIT = (-1.95864776, 0.99975682, 0.37655013, 0.08468227, -0.15077296, 0.21378140, -1.06009603, 1.43554146,
+             -0.80132288, 0.16738044)
+
+
+def normal_cdf_array(xp, x):
+    """Phi(x) = erfc(-x / sqrt 2) / 2 on arrays. float64 through erf; float32 by the fit above, in about 30
+    in-place passes (SciPy's erf works in double, element by element: ~25x slower), with relative error
+    below 2e-6 for |x| < 3 and no cancellation in the lower tail."""
+    if x.dtype == xp.float64:
+        cdf = _erf(xp, x * (1 / _SQRT_2))
+        cdf += 1.0
+        cdf *= 0.5
+        return cdf
+    z = xp.abs(x)
+    z *= 1 / _SQRT_2
+    t = z * 0.5
+    t += 1.0
+    t = xp.reciprocal(t, out=t) if xp is np else 1.0 / t
+    acc = t * _ERFC_FIT[-1]
+    for c in _ERFC_FIT[-2:0:-1]:
+        acc += c
+        acc *= t
+    acc += _ERFC_FIT[0]
+    z *= z
+    acc -= z
+    half_erfc = xp.exp(acc, out=acc) if xp is np else xp.exp(acc)
+    half_erfc *= t  # Phi(-|x|)
+    if xp is np:  # Phi(|x|) - Phi(-|x|) = 1 - 2 Phi(-|x|), added where x > 0; t's buffer is free
+        upper = np.multiply(half_erfc, -2.0, out=t)
+        upper += 1.0
+        upper *= x > 0
+    else:
+        upper = (1.0 - 2.0 * half_erfc) * xp.astype(x > 0, x.dtype)
+    upper += half_erfc
+    return upper
+
+
 def softplus_array(xp, x):
     """log(1 + exp(x)) on arrays, without overflow."""
     return xp.logaddexp(x, 0.0)
@@ -127,11 +166,8 @@ class Gelu(Pointwise):
             s, _ = self._tanh_parts(xp, x)
             s *= x
             return s
-        cdf = _erf(xp, x * (1 / _SQRT_2))
-        cdf += 1.0
-        cdf *= 0.5
-        self.cdf = cdf  # erf is the costly part: backward reuses it
-        return x * cdf
+        self.cdf = normal_cdf_array(xp, x)  # the costly part: backward reuses it
+        return x * self.cdf
 
     def df(self, xp, x):
         if self.approximate == "tanh":  # s + 2 x s (1 - s) u'  (= 0.5 (1 + t) + 0.5 x (1 - t^2) u')

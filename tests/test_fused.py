@@ -120,6 +120,8 @@ FAST_OPS = {
     "sum_keepdim": (lambda a: a.sum((0, 2), keepdim=True), [(3, 4, 2)]),
     "mean": (lambda a: a.mean(), [(3, 4)]),
     "mean_dim": (lambda a: a.mean(-1), [(3, 4)]),
+    "softmax": (lambda a: a.softmax(-1), [(3, 4)]),
+    "log_softmax": (lambda a: a.log_softmax(1), [(3, 4, 2)]),
     "reshape": (lambda a: a.reshape(4, 3), [(3, 4)]),
     "permute": (lambda a: a.permute(2, 0, 1), [(3, 4, 2)]),
     "scalar_tensor": (lambda a: (a * a).tanh(), [()]),
@@ -148,6 +150,37 @@ def test_backward_arrays_matches_tensor_formula(name, dtype):
         if e is not None:
             assert f.dtype == e._data.dtype and f.shape == e._data.shape
             np.testing.assert_array_equal(_host(f), _host(e._data))
+
+
+NORMALIZE_OPS = {
+    "layer_norm": (lambda x, w, b: rg.nn.functional.layer_norm(x, (4, 5), w, b), [(3, 4, 5), (4, 5), (4, 5)]),
+    "layer_norm_no_affine": (lambda x: rg.nn.functional.layer_norm(x, (5,)), [(3, 4, 5)]),
+    "rms_norm": (lambda x, w: rg.nn.functional.rms_norm(x, (5,), w), [(3, 4, 5), (5,)]),
+    "batch_norm": (lambda x, w, b: rg.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                   [(6, 4, 5), (4,), (4,)]),
+    "group_norm": (lambda x: rg.nn.functional.group_norm(x, 2), [(3, 4, 5)]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(NORMALIZE_OPS))
+def test_normalize_backward_arrays_matches_tensor_formula(name, dtype):
+    """The normalisation node's array backward against its Tensor formula (same maths, other rounding)."""
+    op, shapes = NORMALIZE_OPS[name]
+    y, g = _pair(op, shapes, dtype)
+    node = y.grad_fn
+    while type(node).__name__ != "Normalize":  # group_norm reshapes around it
+        node = node.next_functions[0][0]
+        g = rg.ones(node._out.shape if node._out is not None else node.xhat.shape, dtype=y.dtype) * 0.5
+    with rg.no_grad():
+        expected = node.backward(g)
+    fast = node.backward_arrays(g._data)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for f, e in zip(fast, expected):
+        assert (f is None) == (e is None)
+        if e is not None:
+            assert f.dtype == e._data.dtype and f.shape == e._data.shape
+            np.testing.assert_allclose(_host(f), _host(e._data), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

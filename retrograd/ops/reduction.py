@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections import namedtuple
 
+import numpy as np
+
 from .. import array_extras as ax
 from .. import dtypes as dt
 from ..autograd.node import Node
@@ -651,6 +653,17 @@ class Softmax(Node):
         y = self.saved_output()
         return y * (grad - (grad * y).sum(self.dim, keepdim=True))
 
+    def backward_arrays(self, grad):
+        y = self.saved_output_array()
+        g = grad * y
+        s = self.xp.sum(g, axis=self.dim, keepdims=True)
+        if type(g) is np.ndarray:
+            g = np.subtract(grad, s, out=g)
+        else:
+            g = grad - s
+        g *= y
+        return (g,)
+
 
 class LogSoftmax(Softmax):
     """x - max - log(sum(exp(x - max))) along a dim."""
@@ -665,6 +678,12 @@ class LogSoftmax(Softmax):
 
     def backward(self, grad):
         return grad - self.saved_output().exp() * grad.sum(self.dim, keepdim=True)
+
+    def backward_arrays(self, grad):
+        xp = self.xp
+        e = xp.exp(self.saved_output_array())
+        e *= xp.sum(grad, axis=self.dim, keepdims=True)
+        return (np.subtract(grad, e, out=e) if type(e) is np.ndarray else grad - e,)
 
 
 def _softmax(node_cls, op: str, input: Tensor, dim: int, dtype) -> Tensor:

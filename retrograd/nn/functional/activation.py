@@ -52,15 +52,28 @@ _ERFC_FIT = (-1.95864776, 0.99975682, 0.37655013, 0.08468227, -0.15077296, 0.213
              -0.80132288, 0.16738044)
 
 
+_CHUNK = 2**16  # elements: the passes over a chunk's few 256 KiB buffers stay in the L2 cache
+
+
 def normal_cdf_array(xp, x):
     """Phi(x) = erfc(-x / sqrt 2) / 2 on arrays. float64 through erf; float32 by the fit above, in about 30
     in-place passes (SciPy's erf works in double, element by element: ~25x slower), with relative error
-    below 2e-6 for |x| < 3 and no cancellation in the lower tail."""
+    below 2e-6 for |x| < 3 and no cancellation in the lower tail. On NumPy, chunk by chunk."""
     if x.dtype == xp.float64:
         cdf = _erf(xp, x * (1 / _SQRT_2))
         cdf += 1.0
         cdf *= 0.5
         return cdf
+    if xp is not np or x.size <= _CHUNK:
+        return _normal_cdf32(xp, x)
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, x.dtype)
+    for i in range(0, flat.size, _CHUNK):
+        out[i:i + _CHUNK] = _normal_cdf32(np, flat[i:i + _CHUNK])
+    return out.reshape(x.shape)
+
+
+def _normal_cdf32(xp, x):
     z = xp.abs(x)
     z *= 1 / _SQRT_2
     t = z * 0.5

@@ -84,6 +84,36 @@ class Normalize(Node):
             gb = (s_g if per_channel and s_g is not None else grad).sum_to_size(bias.shape)
         return gx, gw, gb
 
+    def backward_arrays(self, grad):
+        """`backward`'s formula on arrays (first order only), a new array per pass at most."""
+        xp, dims, xhat, rstd = self.xp, self.dims, self.xhat, self.rstd
+        _, weight, bias = self.saved_arrays()
+        n = math.prod(xhat.shape[d] for d in dims)
+        lead = xhat.ndim - (0 if weight is None else weight.ndim)
+        per_channel = weight is None or all(d < lead or weight.shape[d - lead] == 1 for d in dims)
+        g = grad if per_channel or weight is None else grad * weight
+        s_gxh = xp.sum(g * xhat, axis=dims, keepdims=True)
+        s_g = xp.sum(g, axis=dims, keepdims=True) if self.center or (per_channel and bias is not None) else None
+        gx = gw = gb = None
+        if self.edges[0] is not None:
+            gx = xhat * (s_gxh * (-1.0 / n))
+            gx += g
+            if self.center:
+                gx -= s_g * (1.0 / n)
+            gx *= rstd * weight if per_channel and weight is not None else rstd
+        if self.edges[1] is not None:
+            gw = _sum_to(xp, s_gxh if per_channel else grad * xhat, weight.shape)
+        if self.edges[2] is not None:
+            gb = _sum_to(xp, s_g if per_channel and s_g is not None else grad, bias.shape)
+        return gx, gw, gb
+
+
+def _sum_to(xp, a, shape: tuple):
+    """a summed over its leading dims and the dims where `shape` (its trailing dims' target) is 1."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
+    return ae.reshape(xp.sum(a, axis=axes, keepdims=True), shape) if axes else a
+
 
 def _trailing(input: Tensor, normalized_shape, op: str) -> tuple:
     """`normalized_shape` as a tuple, checked against input's trailing dims; returns (shape, dims)."""

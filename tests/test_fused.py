@@ -121,6 +121,8 @@ FAST_OPS = {
     "mean": (lambda a: a.mean(), [(3, 4)]),
     "mean_dim": (lambda a: a.mean(-1), [(3, 4)]),
     "softmax": (lambda a: a.softmax(-1), [(3, 4)]),
+    "linear": (lambda x, w, b: rg.nn.functional.linear(x, w, b), [(2, 3, 4), (5, 4), (5,)]),
+    "linear_no_bias": (lambda x, w: rg.nn.functional.linear(x, w), [(3, 4), (5, 4)]),
     "log_softmax": (lambda a: a.log_softmax(1), [(3, 4, 2)]),
     "reshape": (lambda a: a.reshape(4, 3), [(3, 4)]),
     "permute": (lambda a: a.permute(2, 0, 1), [(3, 4, 2)]),

@@ -116,6 +116,11 @@ class Pointwise(Node):
     def backward(self, grad):
         return grad * Slope(self)(self.saved_tensors[0])
 
+    def backward_arrays(self, grad):
+        slope = self.df(self.xp, self.saved_arrays()[0])  # a new array: multiplied in place
+        slope *= grad
+        return (slope,)
+
     def f(self, xp, x):
         raise NotImplementedError
 
@@ -191,7 +196,9 @@ class Gelu(Pointwise):
             out *= 2.0 * x
             out += s
             return out
-        out = xp.exp(-0.5 * x * x)  # Phi(x) + x phi(x)
+        out = x * x  # Phi(x) + x phi(x)
+        out *= -0.5
+        out = xp.exp(out, out=out) if xp is np else xp.exp(out)
         out *= x
         out *= _INV_SQRT_2PI
         out += self.cdf

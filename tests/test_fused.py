@@ -34,8 +34,9 @@ def _scatter_transpose(x: np.ndarray, w: np.ndarray, geom, groups: int, out: tup
 
 @pytest.mark.parametrize("kernel,padding,dilation,groups", [
     ((3, 3), (1, 1), (1, 1), 1), ((3, 2), (0, 1), (1, 1), 2), ((3, 3), (2, 1), (2, 1), 1), ((1, 1), (0, 0), (1, 1), 4)])
-def test_gather_transpose_matches_scatter(kernel, padding, dilation, groups):
-    n, c, o, size = 3, 4, 8, (7, 6)
+@pytest.mark.parametrize("c,o", [(8, 4), (4, 8)])  # the gather where its columns are no larger, the scatter else
+def test_gather_transpose_matches_scatter(kernel, padding, dilation, groups, c, o):
+    n, size = 3, (7, 6)
     geom = C.Geometry(kernel, (1, 1), dilation, padding, padding)
     out_size = geom.out_size(size)
     gy = GEN.standard_normal((n, o) + out_size)

@@ -224,7 +224,9 @@ class ConvTranspose(Node):
         size_in = x.shape[2:]
         og = w.shape[1]
         direct = _gather_geometry(self.geom, size_in, self.out)
-        if direct is not None:  # a gather (im2col + GEMM) is much cheaper than col2im's scattered adds
+        # a gather (im2col + GEMM) beats col2im's scattered adds, unless its columns are larger: it copies
+        # windows of the c_in channels over the output, the scatter adds windows of the c_out ones over the input
+        if direct is not None and c_in * math.prod(self.out) <= og * g * math.prod(size_in):
             nd = len(size_in)
             if self.xp is np:
                 flipped = w.reshape((g, c_in // g, og) + w.shape[2:]).swapaxes(1, 2).reshape((g * og, c_in // g)

@@ -19,7 +19,7 @@ from .ops import sorting as _sorting
 for _mod in (_creation, _elementwise, _reduction, _shape, _indexing, _linalg, _sorting, _random):
     globals().update({_n: getattr(_mod, _n) for _n in _mod.__all__})
 
-from . import autograd, nn, optim  # noqa: E402
+from . import autograd  # noqa: E402
 from .serialization import *  # noqa: E402,F403
 from .autograd.anomaly import detect_anomaly, set_detect_anomaly  # noqa: E402
 
@@ -27,8 +27,9 @@ __version__ = "0.1.0"
 
 _keep_freed_pages()  # reused temporaries instead of page faults every step (see host_memory.py)
 
-# Tools beyond the core load on first use (`retrograd.viz.draw(...)`), so `import retrograd` stays fast.
-_LAZY = ("cuda", "datasets", "diagnostics", "distributed", "profiler", "train", "viz")
+# Layers, optimizers and the tools beyond the core load on first use (`retrograd.nn.Linear`,
+# `retrograd.viz.draw(...)`), so `import retrograd` stays fast (nn and optim are half its import time).
+_LAZY = ("cuda", "datasets", "diagnostics", "distributed", "nn", "optim", "profiler", "train", "viz")
 
 
 def __getattr__(name: str):
@@ -37,3 +38,7 @@ def __getattr__(name: str):
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'retrograd' has no attribute '{name}'")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))

@@ -373,3 +373,10 @@ def test_import_is_lazy():
     code = "import sys, retrograd; print('safetensors' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_nn_and_optim_load_on_first_use():
+    code = ("import sys, retrograd as rg; print('retrograd.nn' in sys.modules, 'nn' in dir(rg)); "
+            "print(type(rg.nn.Linear(2, 3)).__name__, rg.optim.SGD.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["False", "True", "Linear", "SGD"], out.stderr

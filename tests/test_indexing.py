@@ -399,3 +399,24 @@ def test_nonzero_and_argwhere(a):
     check_op(lambda m, x: x.nonzero(as_tuple=True), a, grad=False)
     check_op(lambda m, x: m.argwhere(x), a, grad=False)
     check_op(lambda m, x: m.where(x != 0), a, grad=False)
+
+
+@pytest.mark.parametrize("shape", [(7,), (7, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_row_scatter_add_matches_add_at(rng, shape, dtype):
+    """The sorted, reduceat row scatter (long 1-D indices) against np.add.at: repeats, negative indices, a
+    target with values already in it."""
+    from retrograd import array_extras
+
+    index = rng.integers(-7, 7, 100)
+    values = (rng.standard_normal((100,) + shape[1:]) * 10).astype(dtype)
+    target = (rng.standard_normal(shape) * 10).astype(dtype)
+    expected = target.copy()
+    np.add.at(expected, index, values)
+    array_extras.scatter_add(np, target, index, values)
+    np.testing.assert_allclose(target, expected, rtol=1e-6)
+
+
+def test_embedding_gradient_with_repeats_matches_torch(rng):
+    idx = rng.integers(0, 5, (8, 9))
+    check_op(lambda m, w, i: m.nn.functional.embedding(i, w), rng.standard_normal((5, 3)).astype(np.float32), idx)

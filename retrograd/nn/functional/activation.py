@@ -64,12 +64,18 @@ def normal_cdf_array(xp, x):
         cdf += 1.0
         cdf *= 0.5
         return cdf
+    return in_chunks(xp, _normal_cdf32, x)
+
+
+def in_chunks(xp, fn, x, *more):
+    """fn(xp, x, *more) for elementwise `fn` of same-shaped arrays; on NumPy, over L2-sized chunks of
+    their flattened elements, so that fn's several passes reread cached data."""
     if xp is not np or x.size <= _CHUNK:
-        return _normal_cdf32(xp, x)
-    flat = x.reshape(-1)
-    out = np.empty(flat.shape, x.dtype)
-    for i in range(0, flat.size, _CHUNK):
-        out[i:i + _CHUNK] = _normal_cdf32(np, flat[i:i + _CHUNK])
+        return fn(xp, x, *more)
+    flat = [a.reshape(-1) for a in (x, *more)]
+    out = np.empty(flat[0].shape, x.dtype)
+    for i in range(0, flat[0].size, _CHUNK):
+        out[i:i + _CHUNK] = fn(np, *(a[i:i + _CHUNK] for a in flat))
     return out.reshape(x.shape)
 
 
@@ -96,6 +102,17 @@ def _normal_cdf32(xp, x):
         upper = (1.0 - 2.0 * half_erfc) * xp.astype(x > 0, x.dtype)
     upper += half_erfc
     return upper
+
+
+def _gelu_slope(xp, x, cdf):
+    """GELU's derivative Phi(x) + x phi(x), given Phi(x)."""
+    out = x * x
+    out *= -0.5
+    out = xp.exp(out, out=out) if xp is np else xp.exp(out)
+    out *= x
+    out *= _INV_SQRT_2PI
+    out += cdf
+    return out
 
 
 def softplus_array(xp, x):
@@ -196,13 +213,7 @@ class Gelu(Pointwise):
             out *= 2.0 * x
             out += s
             return out
-        out = x * x  # Phi(x) + x phi(x)
-        out *= -0.5
-        out = xp.exp(out, out=out) if xp is np else xp.exp(out)
-        out *= x
-        out *= _INV_SQRT_2PI
-        out += self.cdf
-        return out
+        return in_chunks(xp, _gelu_slope, x, self.cdf)
 
     def d2f(self, x):
         if self.approximate == "tanh":  # (1 - t^2) (u' - x t u'^2 + x u''/2)

@@ -28,8 +28,9 @@ def _scatter_transpose(x: np.ndarray, w: np.ndarray, geom, groups: int, out: tup
     og, k = w.shape[1], int(np.prod(geom.kernel))
     wm = w.reshape(groups, c_in // groups, og, k).transpose(0, 3, 2, 1).reshape(groups, k * og, c_in // groups)
     cols = (wm @ C.group_major(x, groups)).reshape((groups, k, og, n) + x.shape[2:])
-    return C.col2im(np, lambda i: cols[:, i].transpose(2, 0, 1, 3, 4), (n, og * groups) + out, geom, x.shape[2:],
-                    groups, x.dtype)
+    perm = (2, 0, 1) + tuple(range(3, x.ndim + 1))
+    return C.col2im(np, lambda i: cols[:, i].transpose(perm), (n, og * groups) + out, geom, x.shape[2:], groups,
+                    x.dtype)
 
 
 @pytest.mark.parametrize("kernel,padding,dilation,groups", [
@@ -44,6 +45,22 @@ def test_gather_transpose_matches_scatter(kernel, padding, dilation, groups, c, 
     assert C._gather_geometry(geom, out_size, size) is not None
     fast = C.ConvTranspose(geom, groups, size).forward(gy, w)
     np.testing.assert_allclose(fast, _scatter_transpose(gy, w, geom, groups, size), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kernel,dilation,lo,hi,groups", [
+    ((3,), (2,), (1,), (3,), 1), ((2, 3), (1, 2), (0, 2), (1, 1), 2), ((2, 2, 3), (1, 1, 1), (1, 0, 1), (0, 1, 1), 1)])
+def test_plane_scatter_matches_col2im(kernel, dilation, lo, hi, groups):
+    """The stride-1 transposed convolution by shifted adds over flat planes (NumPy; chosen where the input
+    has more channels than the output) against col2im, in 1, 2 and 3 dims with uneven padding."""
+    n, c, o = 2, 2 * groups, 6 * groups
+    size = (7, 6, 5)[:len(kernel)]
+    geom = C.Geometry(kernel, (1,) * len(kernel), dilation, lo, hi)
+    gy = GEN.standard_normal((n, o) + geom.out_size(size))
+    w = GEN.standard_normal((o, c // groups) + kernel)
+    fast = C._plane_scatter(gy, w.reshape(groups, o // groups, c // groups, -1).transpose(0, 3, 2, 1)
+                            .reshape(groups, -1, o // groups), geom, groups, size)
+    np.testing.assert_allclose(fast, _scatter_transpose(gy, w, geom, groups, size), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(C.ConvTranspose(geom, groups, size).forward(gy, w), fast, rtol=1e-12, atol=1e-12)
 
 
 def test_strided_transpose_keeps_scatter():

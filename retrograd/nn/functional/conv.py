@@ -185,6 +185,34 @@ def _gather_geometry(geom: Geometry, size_in: tuple, out: tuple) -> Geometry | N
     return Geometry(geom.kernel, geom.stride, geom.dilation, lo, hi)
 
 
+def _plane_scatter(x, wm, geom: Geometry, g: int, out: tuple):
+    """A stride-1 transposed convolution on NumPy by shifted adds over flat planes: x (N, C_in, *in) is laid
+    on the grid of the padded output (channel-major, rows as long as the padded rows, zeros between), so
+    that each kernel offset's columns from the GEMM `wm` (groups, K * C_out/groups, C_in/groups) land on a
+    contiguous run of the flat plane, shifted by the offset. col2im's adds run over rows as short as the
+    input's instead (one NumPy inner loop per row). Output (N, groups * C_out/groups, *out)."""
+    n, c_in = x.shape[:2]
+    size_in, nd, cg = x.shape[2:], len(out), x.shape[1] // g
+    og = wm.shape[1] // math.prod(geom.kernel)
+    padded = tuple(o + a + b for o, a, b in zip(out, geom.lo, geom.hi))
+    steps = tuple(math.prod(padded[m + 1:]) for m in range(nd))  # of the flat padded plane, per dim
+    used = sum((s - 1) * t for s, t in zip(size_in, steps)) + 1  # up to the last input position
+    grid = np.zeros((g, cg, n, used), x.dtype)
+    item = x.dtype.itemsize
+    on_grid = as_strided(np, grid, (g, cg, n) + size_in,
+                         (cg * n * used * item, n * used * item, used * item) + tuple(t * item for t in steps))
+    np.copyto(on_grid, x.reshape((n, g, cg) + size_in).transpose((1, 2, 0) + tuple(range(3, 3 + nd))))
+    cols = _grouped_matmul(np, wm, grid.reshape(g, cg, n * used)).reshape(g, -1, og, n, used)
+    plane = np.zeros((g, og, n, math.prod(padded)), x.dtype)
+    for k, offset in geom.offsets():  # the last input position plus the largest shift is the plane's end
+        shift = sum(o * d * t for o, d, t in zip(offset, geom.dilation, steps))
+        plane[..., shift:shift + used] += cols[:, k]
+    inside = plane.reshape((g, og, n) + padded)[(Ellipsis,) + tuple(slice(a, a + o) for a, o in zip(geom.lo, out))]
+    result = np.empty((n, g, og) + out, x.dtype)
+    np.copyto(result, inside.transpose((2, 0, 1) + tuple(range(3, 3 + nd))))
+    return result.reshape((n, g * og) + out)
+
+
 # ---- the three nodes ---------------------------------------------------------------------------------
 class Conv(Node):
     """Cross-correlation of x (N, C, *size) with w (O, C/groups, *kernel), plus bias; output (N, O, *out)."""
@@ -239,6 +267,8 @@ class ConvTranspose(Node):
             return _conv_gemm(self.xp, gemm_cols(self.xp, x, direct, self.out, g), flipped, b, g, n, self.out)
         k = math.prod(self.geom.kernel)
         wm = reshape(permute_dims(reshape(w, (g, c_in // g, og, k)), (0, 3, 2, 1)), (g, k * og, c_in // g))
+        if self.xp is np and direct is not None:
+            return _add_bias(_plane_scatter(x, wm, self.geom, g, self.out), b, len(self.out))
         cols = reshape(_grouped_matmul(self.xp, wm, group_major(x, g)), (g, k, og, n) + size_in)
         perm = (2, 0, 1) + tuple(range(3, 3 + len(size_in)))  # (N, groups, C_out/groups, *in) for offset i
         out = col2im(self.xp, lambda i: permute_dims(cols[:, i, ...], perm), (n, og * g) + self.out, self.geom,

@@ -80,6 +80,7 @@ def in_chunks(xp, fn, x, *more):
 
 
 def _normal_cdf32(xp, x):
+    """Phi(x) in float32: Phi(-|x|) = erfc(|x| / sqrt 2) / 2 from the fit, reflected where x > 0."""
     z = xp.abs(x)
     z *= 1 / _SQRT_2
     t = z * 0.5

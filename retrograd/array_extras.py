@@ -71,7 +71,8 @@ def scatter_add(xp, target, index, values) -> None:
     """target[index] += values, in place, where repeated indices accumulate."""
     if xp is np:
         if type(index) is np.ndarray and index.ndim == 1 and index.size >= 32 and index.dtype.kind in "iu" \
-                and values.shape == index.shape + target.shape[1:]:
+                and values.shape == index.shape + target.shape[1:] and values.dtype == target.dtype \
+                and (values.dtype.kind in "iu" or values.dtype in (np.float32, np.float64)):
             _scatter_rows(target, index, values)
         else:
             np.add.at(target, index, values)
@@ -95,7 +96,7 @@ def _scatter_rows(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> 
     order = np.argsort(index, kind="stable")
     rows = index[order]
     starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
-    target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
+    target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0, dtype=values.dtype)
 
 
 def as_strided(xp, a, shape: tuple, strides: tuple):

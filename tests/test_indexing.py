@@ -402,7 +402,7 @@ def test_nonzero_and_argwhere(a):
 
 
 @pytest.mark.parametrize("shape", [(7,), (7, 5)])
-@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int8, np.bool_])  # int8 wraps; bool ors
 def test_row_scatter_add_matches_add_at(rng, shape, dtype):
     """The sorted, reduceat row scatter (long 1-D indices) against np.add.at: repeats, negative indices, a
     target with values already in it."""

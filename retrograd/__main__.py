@@ -68,6 +68,7 @@ def _fail(parser: argparse.ArgumentParser, message: str) -> None:
 
         sys.stderr.write(f"[rank {dist.get_rank()}] {message}")
         sys.stderr.flush()
+        time.sleep(0.5)  # the launcher forwards output asynchronously: an abort at once can drop the message
         MPI.COMM_WORLD.Abort(2)
     parser.exit(2, message)
 

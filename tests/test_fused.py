@@ -158,14 +158,30 @@ def _host(a) -> np.ndarray:
     return np.asarray(a) if isinstance(a, (np.ndarray, np.generic)) else to_host(a)
 
 
+NORMALIZE_OPS = {
+    "layer_norm": (lambda x, w, b: rg.nn.functional.layer_norm(x, (4, 5), w, b), [(3, 4, 5), (4, 5), (4, 5)]),
+    "layer_norm_no_affine": (lambda x: rg.nn.functional.layer_norm(x, (5,)), [(3, 4, 5)]),
+    "rms_norm": (lambda x, w: rg.nn.functional.rms_norm(x, (5,), w), [(3, 4, 5), (5,)]),
+    "batch_norm": (lambda x, w, b: rg.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                   [(6, 4, 5), (4,), (4,)]),
+    "group_norm": (lambda x: rg.nn.functional.group_norm(x, 2), [(3, 4, 5)]),
+}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", sorted(FAST_OPS))
+@pytest.mark.parametrize("name", sorted(FAST_OPS) + sorted(NORMALIZE_OPS))
 def test_backward_arrays_matches_tensor_formula(name, dtype):
-    op, shapes = FAST_OPS[name]
+    """Each fast path against its Tensor formula: bit for bit, the normalisations within rounding (same maths,
+    other order)."""
+    op, shapes = {**FAST_OPS, **NORMALIZE_OPS}[name]
     y, g = _pair(op, shapes, dtype)
     node = y.grad_fn
+    while name in NORMALIZE_OPS and type(node).__name__ != "Normalize":  # group_norm reshapes around it
+        node = node.next_functions[0][0]
+        g = rg.ones(node._out.shape if node._out is not None else node.xhat.shape, dtype=y.dtype) * 0.5
     assert node.backward_arrays is not None, f"{node.name} has no first-order fast path"
-    _assert_fast_path_matches(node, g)
+    tol = None if name in FAST_OPS else 1e-5 if dtype == np.float32 else 1e-12
+    _assert_fast_path_matches(node, g, tol)
 
 
 def _assert_fast_path_matches(node, g, tol: float | None = None) -> None:
@@ -184,29 +200,6 @@ def _assert_fast_path_matches(node, g, tol: float | None = None) -> None:
                 np.testing.assert_array_equal(_host(f), _host(e._data))
             else:
                 np.testing.assert_allclose(_host(f), _host(e._data), rtol=tol, atol=tol)
-
-
-NORMALIZE_OPS = {
-    "layer_norm": (lambda x, w, b: rg.nn.functional.layer_norm(x, (4, 5), w, b), [(3, 4, 5), (4, 5), (4, 5)]),
-    "layer_norm_no_affine": (lambda x: rg.nn.functional.layer_norm(x, (5,)), [(3, 4, 5)]),
-    "rms_norm": (lambda x, w: rg.nn.functional.rms_norm(x, (5,), w), [(3, 4, 5), (5,)]),
-    "batch_norm": (lambda x, w, b: rg.nn.functional.batch_norm(x, None, None, w, b, training=True),
-                   [(6, 4, 5), (4,), (4,)]),
-    "group_norm": (lambda x: rg.nn.functional.group_norm(x, 2), [(3, 4, 5)]),
-}
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", sorted(NORMALIZE_OPS))
-def test_normalize_backward_arrays_matches_tensor_formula(name, dtype):
-    """The normalisation node's array backward against its Tensor formula (same maths, other rounding)."""
-    op, shapes = NORMALIZE_OPS[name]
-    y, g = _pair(op, shapes, dtype)
-    node = y.grad_fn
-    while type(node).__name__ != "Normalize":  # group_norm reshapes around it
-        node = node.next_functions[0][0]
-        g = rg.ones(node._out.shape if node._out is not None else node.xhat.shape, dtype=y.dtype) * 0.5
-    _assert_fast_path_matches(node, g, 1e-5 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

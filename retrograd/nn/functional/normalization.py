@@ -59,15 +59,19 @@ class Normalize(Node):
         rstd = ((xc * xc).mean(self.dims, keepdim=True) + self.eps).rsqrt()
         return xc * rstd, rstd
 
+    def _layout(self, shape: tuple, weight) -> tuple:
+        """(elements per normalised group, whether the weight is per channel). Per-channel parameters (batch
+        norm) are constant over the normalised dims, so they factor out of the means, and the sums behind the
+        means are also the parameters' gradients."""
+        lead = len(shape) - (0 if weight is None else weight.ndim)
+        per_channel = weight is None or all(d < lead or weight.shape[d - lead] == 1 for d in self.dims)
+        return math.prod(shape[d] for d in self.dims), per_channel
+
     def backward(self, grad):
         x, weight, bias = self.saved_tensors
         xhat, rstd = self._stats(x)
         dims = self.dims
-        n = math.prod(x.shape[d] for d in dims)
-        # Per-channel parameters (batch norm) are constant over the normalised dims, so they factor out of the
-        # means, and the sums behind the means are also the parameters' gradients.
-        lead = x.ndim - (0 if weight is None else weight.ndim)
-        per_channel = weight is None or all(d < lead or weight.shape[d - lead] == 1 for d in dims)
+        n, per_channel = self._layout(x.shape, weight)
         g = grad if per_channel or weight is None else grad * weight
         gxh = g * xhat
         s_gxh = gxh.sum(dims, keepdim=True)
@@ -88,9 +92,7 @@ class Normalize(Node):
         """`backward`'s formula on arrays (first order only), a new array per pass at most."""
         xp, dims, xhat, rstd = self.xp, self.dims, self.xhat, self.rstd
         _, weight, bias = self.saved_arrays()
-        n = math.prod(xhat.shape[d] for d in dims)
-        lead = xhat.ndim - (0 if weight is None else weight.ndim)
-        per_channel = weight is None or all(d < lead or weight.shape[d - lead] == 1 for d in dims)
+        n, per_channel = self._layout(xhat.shape, weight)
         g = grad if per_channel or weight is None else grad * weight
         s_gxh = xp.sum(g * xhat, axis=dims, keepdims=True)
         s_g = xp.sum(g, axis=dims, keepdims=True) if self.center or (per_channel and bias is not None) else None

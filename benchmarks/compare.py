@@ -10,7 +10,8 @@ Workloads (each a full training step: forward, backward, optimizer step, unless 
         (attention written with matmul, masked_fill and softmax)
 
 Both libraries get the same initial weights and the same batch, and are timed in the
-same process, alternating, over several repetitions; the table gives the median ms per
+same process, alternating, over several repetitions (each after a short pause, so that
+neither library's idle threads still spin while the other runs); the table gives the median ms per
 step of each, the ratio PyTorch / retrograd (above 1: retrograd is faster), retrograd's
 achieved GFLOP/s (GEMM/convolution FLOPs of forward and backward) and its fraction of
 the single-process NumPy float32 GEMM peak measured first, and the peak memory of the
@@ -38,6 +39,9 @@ import time
 import numpy as np
 
 WORKLOADS = ("ops", "tiny", "mlp", "cnn", "gpt")
+# before each timed repetition: the other library's idle worker threads go to sleep first (OpenBLAS's spin
+# a whole core for ~0.1 s after a GEMM, which would slow whichever library runs next)
+SETTLE_S = 0.15
 
 
 # ---- the workloads, in the PyTorch API of `lib` ------------------------------------------------
@@ -225,14 +229,24 @@ def _timed(step, seconds: float, iters: int | None, sync) -> tuple:
     return (time.perf_counter() - t0) / iters * 1e3, iters
 
 
+def _build_on(lib, device: str, name: str, state):
+    """`build` with `device` as the default device for its factories. Only for the GPU, and then unset with
+    None: PyTorch's default device is a function mode that slows every later op, even when it names the CPU."""
+    if device == "cpu":
+        return build(lib, name, state)
+    lib.set_default_device(device)
+    try:
+        return build(lib, name, state)
+    finally:
+        lib.set_default_device(None)
+
+
 def time_workload(name: str, libs: dict, reps: int, seconds: float, device: str = "cpu") -> dict:
     """Median ms per step of each library, alternating between them every repetition."""
     steps, state, flops, syncs = {}, None, 0.0, {}
     for lib_name, lib in libs.items():
-        lib.set_default_device(device)
         syncs[lib_name] = lib.cuda.synchronize if device == "cuda" else (lambda: None)
-        step, model, flops = build(lib, name, state)
-        lib.set_default_device("cpu")
+        step, model, flops = _build_on(lib, device, name, state)
         if model is not None and state is None:
             state = {k: np.array(v.detach().cpu().numpy()) for k, v in model.state_dict().items()}
         steps[lib_name] = step
@@ -243,6 +257,7 @@ def time_workload(name: str, libs: dict, reps: int, seconds: float, device: str 
     times = {lib_name: [] for lib_name in steps}
     for _ in range(reps):
         for lib_name, step in steps.items():
+            time.sleep(SETTLE_S)
             times[lib_name].append(_timed(step, 0, iters[lib_name], syncs[lib_name])[0])
     return {"ms": {k: statistics.median(v) for k, v in times.items()}, "flops": flops}
 

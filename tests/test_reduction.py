@@ -377,3 +377,30 @@ def test_max_min_return_types():
     assert type(rg.min(x, 1)).__name__ == "min"
     values, indices = x.max(dim=0, keepdim=True)
     assert values.shape == (1, 4) and indices.dtype is rg.int64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32])
+@pytest.mark.parametrize("shape, axes", [((16, 4, 8, 64), (-1,)), ((64, 33), (1,)), ((300, 7), (0,)),
+                                         ((5, 6, 7), (1, 2)), ((5, 6, 7), (0, 1)), ((5, 6, 7), (0, 2)),
+                                         ((9,), (0,)), ((1, 7), (0,)), ((7, 1), (1,)), ((0, 4), (1,))])
+def test_sum_keep_matches_numpy_sum(shape, axes, dtype):
+    """The row sums of the fast paths (BLAS where it applies): NumPy's shape and dtype, its values within
+    rounding, for contiguous arrays and views."""
+    from retrograd.array_extras import sum_keep
+
+    a = (np.random.default_rng(0).standard_normal(shape) * 4).astype(dtype)
+    for arr in (a, a[..., ::-1]):
+        got, want = sum_keep(np, arr, axes), np.sum(arr, axis=axes, keepdims=True)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        exact = np.sum(arr.astype(np.float64), axis=axes, keepdims=True)
+        tol = 1e-12 if dtype == np.float64 else 1e-2 if dtype == np.float16 else 1e-5
+        np.testing.assert_allclose(got, exact, rtol=tol, atol=tol * np.sqrt(arr.size or 1))
+
+
+def test_sum_keep_propagates_inf_and_nan():
+    from retrograd.array_extras import sum_keep
+
+    a = np.ones((4, 8), np.float32)
+    a[0, 1], a[1, 2], a[2, 3], a[2, 4] = np.inf, np.nan, np.inf, -np.inf
+    np.testing.assert_array_equal(sum_keep(np, a, (1,))[:, 0], [np.inf, np.nan, np.nan, 8])
+    np.testing.assert_array_equal(sum_keep(np, a, (0,))[0, :5], [4, np.inf, np.nan, np.inf, -np.inf])

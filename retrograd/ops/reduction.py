@@ -646,7 +646,7 @@ class Softmax(Node):
         if not x.size:
             return ax.copy(x)
         e = ax.exp_inplace(xp, x - xp.max(x, axis=d, keepdims=True))
-        e /= xp.sum(e, axis=d, keepdims=True)
+        e /= ax.sum_keep(xp, e, (d,))
         return e
 
     def backward(self, grad):
@@ -656,7 +656,7 @@ class Softmax(Node):
     def backward_arrays(self, grad):
         y = self.saved_output_array()
         g = grad * y
-        s = self.xp.sum(g, axis=self.dim, keepdims=True)
+        s = ax.sum_keep(self.xp, g, (self.dim,))
         if type(g) is np.ndarray:
             g = np.subtract(grad, s, out=g)
         else:
@@ -673,7 +673,7 @@ class LogSoftmax(Softmax):
         if not x.size:
             return ax.copy(x)
         s = x - xp.max(x, axis=d, keepdims=True)
-        s -= xp.log(xp.sum(xp.exp(s), axis=d, keepdims=True))
+        s -= xp.log(ax.sum_keep(xp, xp.exp(s), (d,)))
         return s
 
     def backward(self, grad):
@@ -682,7 +682,7 @@ class LogSoftmax(Softmax):
     def backward_arrays(self, grad):
         xp = self.xp
         e = xp.exp(self.saved_output_array())
-        e *= xp.sum(grad, axis=self.dim, keepdims=True)
+        e *= ax.sum_keep(xp, grad, (self.dim,))
         return (np.subtract(grad, e, out=e) if type(e) is np.ndarray else grad - e,)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import array_extras as ae
 from ...autograd.node import Node
 from ...tensor import Tensor
 
@@ -52,7 +53,7 @@ class Linear(Node):
             gw = g.mT @ xp.reshape(x, (-1, n_in)) if edges[1] is not None else None
         if len(edges) == 2:
             return gx, gw
-        return gx, gw, (xp.sum(g, axis=0) if edges[2] is not None else None)
+        return gx, gw, (ae.reshape(ae.sum_keep(xp, g, (0,)), (n_out,)) if edges[2] is not None else None)
 
 
 def _check_tensor(x, what: str, op: str) -> None:

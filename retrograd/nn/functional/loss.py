@@ -307,7 +307,7 @@ def _log_softmax_parts(xp, x) -> tuple:
     """(x - max, softmax, logsumexp - max) along dim 1, from one exp pass."""
     s = x - xp.max(x, axis=1, keepdims=True)
     e = xp.exp(s)
-    se = xp.sum(e, axis=1, keepdims=True)
+    se = ax.sum_keep(xp, e, (1,))
     e /= se
     return s, e, xp.log(se)
 

@@ -34,13 +34,13 @@ class Normalize(Node):
     def forward(self, x, weight, bias):
         xp, dims = self.xp, self.dims
         if self.center:
-            self.mean = xp.mean(x, axis=dims, keepdims=True)
+            self.mean = _mean(xp, x, dims)
             xc = x - self.mean
-            self.var = xp.mean(xc * xc, axis=dims, keepdims=True)
+            self.var = _mean(xp, xc * xc, dims)
             self.rstd = 1.0 / xp.sqrt(self.var + self.eps)
             xc *= self.rstd
         else:
-            self.var = xp.mean(x * x, axis=dims, keepdims=True)
+            self.var = _mean(xp, x * x, dims)
             self.rstd = 1.0 / xp.sqrt(self.var + self.eps)
             xc = x * self.rstd
         self.xhat = xc
@@ -94,8 +94,8 @@ class Normalize(Node):
         _, weight, bias = self.saved_arrays()
         n, per_channel = self._layout(xhat.shape, weight)
         g = grad if per_channel or weight is None else grad * weight
-        s_gxh = xp.sum(g * xhat, axis=dims, keepdims=True)
-        s_g = xp.sum(g, axis=dims, keepdims=True) if self.center or (per_channel and bias is not None) else None
+        s_gxh = ae.sum_keep(xp, g * xhat, dims)
+        s_g = ae.sum_keep(xp, g, dims) if self.center or (per_channel and bias is not None) else None
         gx = gw = gb = None
         if self.edges[0] is not None:
             gx = xhat * (s_gxh * (-1.0 / n))
@@ -114,7 +114,14 @@ def _sum_to(xp, a, shape: tuple):
     """a summed over its leading dims and the dims where `shape` (its trailing dims' target) is 1."""
     lead = a.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
-    return ae.reshape(xp.sum(a, axis=axes, keepdims=True), shape) if axes else a
+    return ae.reshape(ae.sum_keep(xp, a, axes), shape) if axes else a
+
+
+def _mean(xp, a, dims: tuple):
+    """xp.mean over `dims`, kept: the sum, then a division, as NumPy's mean."""
+    m = ae.sum_keep(xp, a, dims)
+    m /= math.prod(a.shape[d] for d in dims)
+    return m
 
 
 def _trailing(input: Tensor, normalized_shape, op: str) -> tuple:

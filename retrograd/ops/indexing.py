@@ -63,7 +63,9 @@ class _Key:
         else:
             target, key = (a if self.basic is None else a[self.basic]), self.adv
         try:
-            if reduce is None:
+            if reduce is None and self._whole_mask(a) and np.ndim(v) == 0:  # masked_fill: no positions gathered
+                np.copyto(a, v, casting="unsafe", where=key[0])
+            elif reduce is None:
                 target[key] = v
             elif self.dup and self.adv is not None:
                 (xp.add if reduce == "add" else xp.multiply).at(target, key, v)
@@ -73,6 +75,12 @@ class _Key:
                 target[key] *= v
         except ValueError as e:
             self._put_error(a, v, op, e)
+
+    def _whole_mask(self, a) -> bool:
+        """Is the key one boolean mask of a's own shape?"""
+        adv = self.adv
+        return self.basic is None and adv is not None and len(adv) == 1 \
+            and getattr(adv[0], "dtype", None) == np.bool_ and adv[0].shape == a.shape
 
     def _put_error(self, a, v, op: str, e: ValueError):
         if not getattr(getattr(a, "flags", None), "writeable", True):

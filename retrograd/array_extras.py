@@ -153,14 +153,17 @@ def is_contiguous(a) -> bool:
 
 
 _GEMV_MAX_ROW = 1 << 14  # longest row summed by BLAS: its lanes add sequentially, NumPy's sum pairwise
+_GEMV_MIN_SIZE = 1 << 14  # below this many elements NumPy's own sum is as fast (measured)
 
 
 def sum_keep(xp, a, axes: tuple):
     """xp.sum(a, axis=axes, keepdims=True). On NumPy, where `axes` are a leading or a trailing block of a
     C-contiguous float32/float64 array, a matrix-vector product with ones: BLAS sums many short rows
     several times faster than NumPy's reduction, which pays for each row (the rounding is alike)."""
-    if type(a) is not np.ndarray or not a.size or a.dtype.char not in "fd" or not a.flags.c_contiguous:
+    if type(a) is not np.ndarray:
         return xp.sum(a, axis=axes, keepdims=True)
+    if a.size < _GEMV_MIN_SIZE or a.dtype.char not in "fd" or not a.flags.c_contiguous:
+        return a.sum(axis=axes, keepdims=True)
     axes = sorted(d % a.ndim for d in axes)
     kept = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
     n = a.size // math.prod(kept)  # elements summed into each result

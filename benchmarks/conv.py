@@ -1,7 +1,8 @@
 """Conv2d and MaxPool2d, forward plus backward: retrograd vs PyTorch in the same run.
 
 Conv2d(32, 64, 3, padding=1) on a (64, 32, 28, 28) batch, and MaxPool2d(2) on its output,
-timed alternately for each library over several repetitions; prints the medians in ms and
+timed alternately for each library over several repetitions (each after compare.py's pause, so
+that OpenBLAS's idle threads are asleep); prints the medians in ms and
 the ratio PyTorch / retrograd (above 1: retrograd is faster). PyTorch keeps its default
 number of threads.
 
@@ -14,6 +15,7 @@ import statistics
 import time
 
 import numpy as np
+from compare import SETTLE_S
 
 import retrograd
 
@@ -65,6 +67,7 @@ def main() -> None:
     for _ in range(args.reps):
         for lib, case in libs.items():
             for op, fn in case.items():
+                time.sleep(SETTLE_S)
                 times[lib, op].append(timed(fn))
     for op in libs["retrograd"]:
         med = {lib: statistics.median(times[lib, op]) for lib in libs}

@@ -147,6 +147,9 @@ FAST_OPS = {
     "elu": (lambda a: rg.nn.functional.elu(a - 2), [(3, 4)]),
     "linear_no_bias": (lambda x, w: rg.nn.functional.linear(x, w), [(3, 4), (5, 4)]),
     "log_softmax": (lambda a: a.log_softmax(1), [(3, 4, 2)]),
+    "cross_entropy": (lambda a: rg.nn.functional.cross_entropy(a, rg.tensor([0, 3, 1])), [(3, 4)]),
+    "cross_entropy_sum_weighted": (lambda a, w: rg.nn.functional.cross_entropy(
+        a, rg.tensor([0, 3, 3]), w.detach(), reduction="sum"), [(3, 4), (4,)]),
     "reshape": (lambda a: a.reshape(4, 3), [(3, 4)]),
     "permute": (lambda a: a.permute(2, 0, 1), [(3, 4, 2)]),
     "scalar_tensor": (lambda a: (a * a).tanh(), [()]),

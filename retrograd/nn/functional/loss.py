@@ -49,13 +49,18 @@ def _reduce(xp, loss, reduction: str, norm=None):
     a zero normaliser gives NaN, as in PyTorch."""
     if reduction == "none":
         return loss
-    total = xp.sum(loss)
+    total = _sum(xp, loss)
     if reduction == "sum":
         return total
     norm = loss.size if norm is None else norm
     if xp is np or not hasattr(norm, "shape"):
         return total / norm if norm else xp.asarray(math.nan, dtype=loss.dtype)
     return xp.where(norm != 0, total / norm, xp.asarray(math.nan, dtype=loss.dtype))  # a device array: no sync
+
+
+def _sum(xp, a):
+    """The sum of all elements (NumPy's method on NumPy: a few µs less than the module-level call)."""
+    return a.sum() if type(a) is np.ndarray else xp.sum(a)
 
 
 def _scaled(grad: Tensor, reduction: str, norm) -> Tensor:
@@ -227,6 +232,11 @@ def _class_targets(xp, x, target, weight, ignore_index: int, op: str) -> tuple:
 
     The bounds check reads one bool back to the host (a sync on a GPU), kept for an honest error."""
     c = x.shape[1]
+    if type(target) is np.ndarray and target.size and not 0 <= ignore_index < c \
+            and target.min() >= 0 and target.max() < c:  # every target a class, none ignored: the usual case
+        safe = target.reshape(target.shape[:1] + (1,) + target.shape[1:])
+        valid = np.ones(safe.shape, x.dtype)
+        return safe, (valid if weight is None else weight[safe]), valid
     if xp is not np and target.dtype != xp.int64:  # uint8: the standard rejects comparing with -100
         target = xp.astype(target, xp.int64)
     valid = target != ignore_index
@@ -241,6 +251,19 @@ def _class_targets(xp, x, target, weight, ignore_index: int, op: str) -> tuple:
     else:
         wt = (weight[safe] if xp is np else ax.reshape(xp.take(weight, ax.reshape(safe, (-1,))), safe.shape)) * valid
     return safe, wt, valid
+
+
+def _rows(a):
+    """Row numbers (N, 1) of a 2-d array: with (N, 1) targets, they index a[n, t_n]."""
+    return np.arange(a.shape[0]).reshape(-1, 1)
+
+
+def _take_targets(xp, a, safe):
+    """a[n, safe[n], ...] along dim 1, as (N, 1, ...): plain indexing on 2-d NumPy arrays (take_along_axis
+    costs several µs more in Python, which counts for small batches)."""
+    if type(a) is np.ndarray and a.ndim == 2:
+        return a[_rows(a), safe]
+    return xp.take_along_axis(a, safe, axis=1)
 
 
 def _class_layout(input: Tensor, target: Tensor, op: str, allow_probabilities: bool) -> tuple:
@@ -305,7 +328,7 @@ def _bcast(w, ndim: int):
 
 def _log_softmax_parts(xp, x) -> tuple:
     """(x - max, softmax, logsumexp - max) along dim 1, from one exp pass."""
-    s = x - xp.max(x, axis=1, keepdims=True)
+    s = x - (x.max(axis=1, keepdims=True) if type(x) is np.ndarray else xp.max(x, axis=1, keepdims=True))
     e = xp.exp(s)
     se = ax.sum_keep(xp, e, (1,))
     e /= se
@@ -328,12 +351,12 @@ class NllIndex(Node):
     def forward(self, x, target):
         xp = self.xp
         self.safe, self.a, _ = _class_targets(xp, x, target, self.weight, self.ignore_index, self.op)
-        loss = xp.take_along_axis(x, self.safe, axis=1)
+        loss = _take_targets(xp, x, self.safe)
         loss *= -self.a
         return self._reduce(xp, loss[:, 0, ...], self.a)
 
     def _reduce(self, xp, loss, wt):
-        self.norm = xp.sum(wt) if self.reduction == "mean" else None
+        self.norm = _sum(xp, wt) if self.reduction == "mean" else None
         return _reduce(xp, loss, self.reduction, self.norm)
 
     def _upstream(self, grad: Tensor) -> Tensor:
@@ -342,6 +365,10 @@ class NllIndex(Node):
 
     def _target_weights(self, x):
         """The constant weights q (N, C, ...) with loss = -sum_c q_c log p_c: a at the target class."""
+        if type(x) is np.ndarray and x.ndim == 2:
+            q = np.zeros(x.shape, self.a.dtype)
+            q[_rows(x), self.safe] = self.a
+            return q
         return ax.put_along_axis(self.xp, x.shape, self.safe, self.a, 1)
 
     def backward(self, grad):
@@ -363,7 +390,7 @@ class CrossEntropyIndex(NllIndex):
         self.safe, wt, valid = _class_targets(xp, x, target, self.weight, self.ignore_index, self.op)
         s, self.p, lse = _log_softmax_parts(xp, x)
         self.a = wt * (1.0 - eps) if eps else wt
-        loss = lse - xp.take_along_axis(s, self.safe, axis=1)
+        loss = lse - _take_targets(xp, s, self.safe)
         loss *= self.a
         if eps:
             self.b = valid * (eps / c)
@@ -386,6 +413,16 @@ class CrossEntropyIndex(NllIndex):
             total = total + self.b * (x.shape[1] if self.weight is None else xp.sum(w))
         p = _softmax_tensor(self, x)
         return (p * Tensor._make(total) - Tensor._make(q)) * self._upstream(grad), None
+
+    def backward_arrays(self, grad):
+        """`backward` on NumPy arrays without label smoothing, reduced to a nonzero total weight; else None."""
+        if self.eps or self.reduction == "none" or type(grad) is not np.ndarray \
+                or (self.reduction == "mean" and not self.norm):
+            return None
+        out = self.p * self.a
+        out -= self._target_weights(self.p)
+        out *= grad / self.norm if self.reduction == "mean" else grad
+        return out, None
 
 
 class CrossEntropyProb(Node):

@@ -415,9 +415,8 @@ class CrossEntropyIndex(NllIndex):
         return (p * Tensor._make(total) - Tensor._make(q)) * self._upstream(grad), None
 
     def backward_arrays(self, grad):
-        """`backward` on NumPy arrays without label smoothing, reduced to a nonzero total weight; else None."""
-        if self.eps or self.reduction == "none" or type(grad) is not np.ndarray \
-                or (self.reduction == "mean" and not self.norm):
+        """`backward` on arrays for a reduced loss without label smoothing; else None (the Tensor formula)."""
+        if self.eps or self.reduction == "none":
             return None
         out = self.p * self.a
         out -= self._target_weights(self.p)

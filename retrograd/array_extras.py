@@ -157,21 +157,32 @@ _GEMV_MIN_SIZE = 1 << 14  # below this many elements NumPy's own sum is as fast 
 
 
 def sum_keep(xp, a, axes: tuple):
-    """xp.sum(a, axis=axes, keepdims=True). On NumPy, where `axes` are a leading or a trailing block of a
-    C-contiguous float32/float64 array, a matrix-vector product with ones: BLAS sums many short rows
-    several times faster than NumPy's reduction, which pays for each row (the rounding is alike)."""
+    """xp.sum(a, axis=axes, keepdims=True). On NumPy, where `axes` are a leading block and/or a trailing block
+    of a C-contiguous float32/float64 array, matrix-vector products with ones: BLAS sums many short rows
+    several times faster than NumPy's reduction, which pays for each row. The rounding is alike: BLAS's
+    lanes add sequentially, as NumPy does down leading axes; long rows and whole-array sums keep NumPy's
+    pairwise sum."""
     if type(a) is not np.ndarray:
         return xp.sum(a, axis=axes, keepdims=True)
     if a.size < _GEMV_MIN_SIZE or a.dtype.char not in "fd" or not a.flags.c_contiguous:
         return a.sum(axis=axes, keepdims=True)
-    axes = sorted(d % a.ndim for d in axes)
+    nd = a.ndim
+    axes = sorted({d % nd for d in axes})
+    lead = 0
+    while lead < len(axes) and axes[lead] == lead:
+        lead += 1
+    tail = axes[lead:]
+    if tail != list(range(nd - len(tail), nd)):
+        return a.sum(axis=tuple(axes), keepdims=True)
+    if lead and tail:  # both blocks: the trailing one first, leaving a small array
+        return sum_keep(xp, sum_keep(xp, a, tuple(tail)), tuple(range(lead)))
     kept = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
     n = a.size // math.prod(kept)  # elements summed into each result
-    if axes == list(range(a.ndim - len(axes), a.ndim)) and 1 < n <= _GEMV_MAX_ROW:
+    if (tail or lead == nd) and 1 < n <= _GEMV_MAX_ROW:
         return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(kept)
-    if axes == list(range(len(axes))) and n > 1:
+    if lead < nd and 1 < n < a.size:
         return (np.ones(n, a.dtype) @ a.reshape(n, -1)).reshape(kept)
-    return np.sum(a, axis=tuple(axes), keepdims=True)
+    return a.sum(axis=tuple(axes), keepdims=True)
 
 
 def allclose(xp, a, b, rtol: float, atol: float, equal_nan: bool) -> bool:

@@ -383,7 +383,8 @@ def test_max_min_return_types():
 @pytest.mark.parametrize("shape, axes", [((16, 4, 8, 64), (-1,)), ((640, 33), (1,)), ((3000, 7), (0,)),
                                          ((50, 60, 7), (1, 2)), ((50, 60, 7), (0, 1)), ((50, 60, 7), (0, 2)),
                                          ((20000,), (0,)), ((1, 20000), (0,)), ((20000, 1), (1,)), ((5, 6), (0, 1)),
-                                         ((0, 4), (1,))])
+                                         ((0, 4), (1,)), ((16, 8, 30, 30), (0, 2, 3)), ((16, 8, 30, 30), (0, 3)),
+                                         ((16, 8, 30, 30), (0, 1, 2, 3)), ((40000, 1), (0,)), ((16, 8, 300), ())])
 def test_sum_keep_matches_numpy_sum(shape, axes, dtype):
     """The row sums of the fast paths (BLAS where it applies): NumPy's shape and dtype, its values within
     rounding, for contiguous arrays and views."""

@@ -116,10 +116,13 @@ class Sum(Node):
 
     def forward(self, x):
         self.shape = x.shape
-        if self.acc is None:
+        if self.acc is not None:
+            x, dtype = _acc_args(self.xp, x, self.acc)
+            return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim, dtype=dtype)
+        if not x.ndim:
             return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim)
-        x, dtype = _acc_args(self.xp, x, self.acc)
-        return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim, dtype=dtype)
+        out = ax.sum_keep(self.xp, x, self.dims)  # BLAS over blocks of dims of large arrays
+        return out if self.keepdim else ax.reshape(out, tuple(s for i, s in enumerate(x.shape) if i not in self.dims))
 
     def backward(self, grad):
         return expand_reduced(grad, self.shape, self.dims, self.keepdim)

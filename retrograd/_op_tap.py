@@ -8,6 +8,7 @@ nothing listens. Used by `retrograd.viz.trace` and `retrograd.profiler.profile`.
 A listener has two methods, each of which must call `run()` exactly once and return its result:
     forward(name, run)          name: the op ('Linear', or the Function's class name)
     backward(node, grads, run)  grads: the gradients of the node's outputs; run() returns the inputs'
+                                (arrays in a first-order backward, Tensors with create_graph)
 """
 from __future__ import annotations
 
@@ -95,8 +96,8 @@ def _install() -> None:
 
     call_backward = engine._call_backward
 
-    def wrapped_call_backward(node: Node, gs: list) -> tuple:
-        return _backward(node, gs, partial(call_backward, node, gs))
+    def wrapped_call_backward(node: Node, gs: list, arrays: bool) -> tuple:
+        return _backward(node, gs, partial(call_backward, node, gs, arrays))
 
     _originals.append((engine, "_call_backward", call_backward))
     engine._call_backward = wrapped_call_backward

@@ -185,6 +185,13 @@ def sum_keep(xp, a, axes: tuple):
     return a.sum(axis=tuple(axes), keepdims=True)
 
 
+def sum_to(xp, a, shape: tuple):
+    """`a` summed to `shape`, which it was broadcast from: over its extra leading dims and where `shape` has 1."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
+    return reshape(sum_keep(xp, a, axes), shape) if axes else a
+
+
 def allclose(xp, a, b, rtol: float, atol: float, equal_nan: bool) -> bool:
     """NumPy's allclose (not in the standard): NumPy's and CuPy's own, else NumPy's on host copies."""
     if xp is np:

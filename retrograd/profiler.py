@@ -175,12 +175,12 @@ class profile:  # noqa: N801 - PyTorch's name
 
 
 def _output_bytes(out) -> int:
-    """nbytes of the arrays an op returned (a Tensor, or a tuple of Tensors and Nones)."""
+    """nbytes of what an op returned: a Tensor, or a tuple of Tensors, arrays (a first-order backward) and Nones."""
+    if isinstance(out, (tuple, list)):
+        return sum(_output_bytes(t) for t in out)
     if isinstance(out, Tensor):
         return out._data.nbytes
-    if isinstance(out, (tuple, list)):
-        return sum(t._data.nbytes for t in out if isinstance(t, Tensor))
-    return 0
+    return getattr(out, "nbytes", 0)
 
 
 __all__ = ["profile", "OpStats"]

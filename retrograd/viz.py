@@ -82,7 +82,8 @@ class trace:  # noqa: N801 - a context manager used like a function, as `no_grad
         return out
 
     def backward(self, node: Node, grads: list, run: Callable[[], tuple]) -> tuple:
-        _grad_norms[node] = sum(array_norm(g._data) ** 2 for g in grads if g is not None) ** 0.5
+        _grad_norms[node] = sum(array_norm(g._data if isinstance(g, Tensor) else g) ** 2
+                                for g in grads if g is not None) ** 0.5
         return run()
 
 

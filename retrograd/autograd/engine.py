@@ -8,6 +8,10 @@
 3. Each node turns the gradient of its output into gradients of its inputs
    (vector-Jacobian products); gradients of broadcast inputs are summed back to
    the input's shape; leaves accumulate into `.grad`.
+
+Without create_graph the gradients flow between nodes as bare arrays, through each
+node's `backward_arrays` where it has one; a Tensor is made only where one is seen (a
+node's Tensor `backward`, hooks, captured inputs, a leaf's `.grad`).
 """
 from __future__ import annotations
 
@@ -131,11 +135,13 @@ def run(tensors, grads, retain_graph, create_graph, inputs, accumulate: bool):
         deps = _restricted_deps(needed)
     captured: dict = {}
 
+    arrays = not create_graph  # first order: the buffers hold arrays, else Tensors
     buffers: dict = {}
     for t, g in zip(tensors, grads):
         key = t.grad_fn if t.grad_fn is not None else t
         buf = buffers.setdefault(key, [None] * (key.n_outputs if isinstance(key, Node) else 1))
-        buf[t._out_nr] = g if buf[t._out_nr] is None else buf[t._out_nr] + g
+        g = g._data if arrays else g
+        buf[t._out_nr] = g if buf[t._out_nr] is None else _add(buf[t._out_nr], g)
     ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
 
     prev_mode = grad_mode.state.enabled
@@ -145,21 +151,21 @@ def run(tensors, grads, retain_graph, create_graph, inputs, accumulate: bool):
             key = ready.pop()
             gs = buffers.pop(key, None)
             if not isinstance(key, Node):
-                _leaf(key, gs[0] if gs else None, capture, captured, accumulate)
+                _leaf(key, _tensor(gs[0]) if gs else None, capture, captured, accumulate)
                 continue
             node = key
             if gs is not None and node.pre_hooks is not None:
-                gs = _run_pre_hooks(node, gs)
+                gs = _run_pre_hooks(node, gs, arrays)
             if capture is not None:
                 for k in range(node.n_outputs):
                     if (node, k) in capture and gs is not None and gs[k] is not None:
-                        captured[(node, k)] = gs[k]
+                        captured[(node, k)] = _tensor(gs[k])
                 if node not in needed:
                     continue
             if gs is None:
                 in_grads = (None,) * len(node.edges)
             else:
-                in_grads = _call_backward(node, gs)
+                in_grads = _call_backward(node, gs, arrays)
                 if not retain_graph:
                     node.release()
             for e, g in zip(node.edges, in_grads):
@@ -173,7 +179,7 @@ def run(tensors, grads, retain_graph, create_graph, inputs, accumulate: bool):
                     if buf is None:
                         buf = buffers[target] = [None] * (target.n_outputs if isinstance(target, Node) else 1)
                     k = e[1]
-                    buf[k] = g if buf[k] is None else buf[k] + g
+                    buf[k] = g if buf[k] is None else _add(buf[k], g)
                 n = deps[target] - 1
                 deps[target] = n
                 if n == 0:
@@ -193,39 +199,60 @@ def _restricted_deps(needed) -> dict:
     return deps
 
 
-def _call_backward(node: Node, gs: list) -> tuple:
+def _call_backward(node: Node, gs: list, arrays: bool) -> tuple:
+    """The node's gradients for its inputs: arrays (first order) or Tensors, summed back to broadcast inputs'
+    shapes."""
     res = None
-    if node.backward_arrays is not None and not _state.enabled:  # first order: the node's fast path
-        g = gs[0]._data
-        arrays = node.backward_arrays(g)
-        if arrays is not None:
-            kind = type(g)
-            res = []
-            for a in arrays:
-                if a is not None:
-                    if type(a) is not kind:  # a ufunc on 0-dim arrays returns a scalar: as in Node.__call__
-                        a = node.xp.asarray(a)
-                    a = _make(a)
-                res.append(a)
-            res = tuple(res)
-    if res is None:
-        res = node.backward(gs[0]) if node.n_outputs == 1 else node.backward(*gs)
-        if type(res) is not tuple:
-            res = (res,)
+    if arrays:
+        if node.backward_arrays is not None:  # the node's fast path
+            g = gs[0]
+            res = node.backward_arrays(g)
+            if res is not None:
+                kind = type(g)
+                for a in res:
+                    if a is not None and type(a) is not kind:  # a ufunc on 0-dim arrays returns a scalar
+                        res = tuple(a if a is None or type(a) is kind else node.xp.asarray(a) for a in res)
+                        break
+        if res is None:
+            res = _backward(node, [None if g is None else _make(g) for g in gs])
+            res = tuple(None if t is None else t._data for t in res)
+    else:
+        res = _backward(node, gs)
     if len(res) != len(node.edges):
         raise RuntimeError(f"{node.name} returned {len(res)} gradients, expected {len(node.edges)}")
     shapes = node.in_shapes
     if shapes is not None:
-        res = tuple(g if g is None or s is None or g._data.shape == s else g.sum_to_size(s)
-                    for g, s in zip(res, shapes))
+        if arrays:
+            res = tuple(g if g is None or s is None or g.shape == s else _extras.sum_to(node.xp, g, s)
+                        for g, s in zip(res, shapes))
+        else:
+            res = tuple(g if g is None or s is None or g._data.shape == s else g.sum_to_size(s)
+                        for g, s in zip(res, shapes))
     if _anomaly.enabled:
         _anomaly.check(node, res)
     return res
 
 
-def _run_pre_hooks(node: Node, gs: list) -> list:
+def _backward(node: Node, gs: list) -> tuple:
+    """The node's Tensor formula, its result as a tuple."""
+    res = node.backward(gs[0]) if node.n_outputs == 1 else node.backward(*gs)
+    return res if type(res) is tuple else (res,)
+
+
+def _add(a, b):
+    """Two gradients of one output summed (arrays or Tensors); a 0-dim array sum stays an array."""
+    s = a + b
+    return s if type(s) is type(a) else namespace_of(a).asarray(s)
+
+
+def _tensor(g):
+    """A gradient as a Tensor (the buffers hold arrays in a first-order backward)."""
+    return g if g is None or isinstance(g, Tensor) else _make(g)
+
+
+def _run_pre_hooks(node: Node, gs: list, arrays: bool) -> list:
     """Tensor hooks on a non-leaf output, then `retain_grad` (after the hooks, as in PyTorch)."""
-    gs = list(gs)
+    gs = [_tensor(g) for g in gs]
     hooks, retained = node.pre_hooks
     for k, fn in list(hooks.values()):
         if gs[k] is not None:
@@ -236,7 +263,7 @@ def _run_pre_hooks(node: Node, gs: list) -> list:
         t = ref()
         if t is not None and gs[k] is not None:
             _accumulate(t, gs[k])
-    return gs
+    return [None if g is None else g._data for g in gs] if arrays else gs
 
 
 def _leaf(t, g, capture, captured, accumulate: bool) -> None:
@@ -281,7 +308,8 @@ class _Anomaly:
     @staticmethod
     def check(node: Node, grads) -> None:
         for i, g in enumerate(grads):
-            if g is not None and not bool((xp := namespace_of(g._data)).all(xp.isfinite(g._data))):
+            a = g._data if isinstance(g, Tensor) else g
+            if a is not None and not bool((xp := namespace_of(a)).all(xp.isfinite(a))):
                 raise RuntimeError(f"Function '{node.name}' returned nan or inf values in its {i}th output.")
 
 
@@ -289,5 +317,4 @@ _anomaly = _Anomaly
 
 from ..tensor import Tensor  # noqa: E402
 
-_state = grad_mode.state
 _make = Tensor._make

@@ -104,17 +104,10 @@ class Normalize(Node):
                 gx -= s_g * (1.0 / n)
             gx *= rstd * weight if per_channel and weight is not None else rstd
         if self.edges[1] is not None:
-            gw = _sum_to(xp, s_gxh if per_channel else grad * xhat, weight.shape)
+            gw = ae.sum_to(xp, s_gxh if per_channel else grad * xhat, weight.shape)
         if self.edges[2] is not None:
-            gb = _sum_to(xp, s_g if per_channel and s_g is not None else grad, bias.shape)
+            gb = ae.sum_to(xp, s_g if per_channel and s_g is not None else grad, bias.shape)
         return gx, gw, gb
-
-
-def _sum_to(xp, a, shape: tuple):
-    """a summed over its leading dims and the dims where `shape` (its trailing dims' target) is 1."""
-    lead = a.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
-    return ae.reshape(ae.sum_keep(xp, a, axes), shape) if axes else a
 
 
 def _mean(xp, a, dims: tuple):

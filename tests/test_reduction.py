@@ -406,3 +406,17 @@ def test_sum_keep_propagates_inf_and_nan():
     a[0, 1], a[1, 2], a[2, 3], a[2, 4] = np.inf, np.nan, np.inf, -np.inf
     np.testing.assert_array_equal(sum_keep(np, a, (1,))[:4, 0], [np.inf, np.nan, np.nan, 8])
     np.testing.assert_array_equal(sum_keep(np, a, (0,))[0, :6], [4096, np.inf, np.nan, np.inf, -np.inf, 4096])
+
+
+def test_row_indexed_take_and_put_match_numpy():
+    """array_extras' take/put along the columns of a 2-d array (plain indexing on NumPy) against NumPy's."""
+    from retrograd import array_extras
+
+    a = np.random.default_rng(1).standard_normal((5, 7)).astype(np.float32)
+    index = np.array([[0, -1], [6, 6], [3, 2], [-7, 1], [5, 0]])
+    for axis in (1, -1):
+        np.testing.assert_array_equal(array_extras.take_along_axis(np, a, index, axis),
+                                      np.take_along_axis(a, index, axis))
+        want = np.zeros(a.shape, np.float32)
+        np.put_along_axis(want, index, a[:, :2], axis)
+        np.testing.assert_array_equal(array_extras.put_along_axis(np, a.shape, index, a[:, :2], axis), want)

@@ -222,15 +222,17 @@ def _call_backward(node: Node, gs: list, arrays: bool) -> tuple:
         raise RuntimeError(f"{node.name} returned {len(res)} gradients, expected {len(node.edges)}")
     shapes = node.in_shapes
     if shapes is not None:
-        if arrays:
-            res = tuple(g if g is None or s is None or g.shape == s else _extras.sum_to(node.xp, g, s)
-                        for g, s in zip(res, shapes))
-        else:
-            res = tuple(g if g is None or s is None or g._data.shape == s else g.sum_to_size(s)
-                        for g, s in zip(res, shapes))
+        res = tuple(g if g is None or s is None else _summed_to(node, g, s) for g, s in zip(res, shapes))
     if _anomaly.enabled:
         _anomaly.check(node, res)
     return res
+
+
+def _summed_to(node: Node, g, shape: tuple):
+    """An input's gradient (an array or a Tensor) summed back to the shape the input had before broadcasting."""
+    if isinstance(g, Tensor):
+        return g if g._data.shape == shape else g.sum_to_size(shape)
+    return g if g.shape == shape else _extras.sum_to(node.xp, g, shape)
 
 
 def _backward(node: Node, gs: list) -> tuple:

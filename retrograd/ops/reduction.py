@@ -417,7 +417,7 @@ class TakeAlong(Node):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return ax.reshape(self.xp.take_along_axis(x, self.index, axis=self.dim), self.out_shape)
+        return ax.reshape(ax.take_along_axis(self.xp, x, self.index, self.dim), self.out_shape)
 
     def backward(self, grad):
         return PutAlong(self.index, self.dim, self.in_shape)(grad)

@@ -253,19 +253,6 @@ def _class_targets(xp, x, target, weight, ignore_index: int, op: str) -> tuple:
     return safe, wt, valid
 
 
-def _rows(a):
-    """Row numbers (N, 1) of a 2-d array: with (N, 1) targets, they index a[n, t_n]."""
-    return np.arange(a.shape[0]).reshape(-1, 1)
-
-
-def _take_targets(xp, a, safe):
-    """a[n, safe[n], ...] along dim 1, as (N, 1, ...): plain indexing on 2-d NumPy arrays (take_along_axis
-    costs several µs more in Python, which counts for small batches)."""
-    if type(a) is np.ndarray and a.ndim == 2:
-        return a[_rows(a), safe]
-    return xp.take_along_axis(a, safe, axis=1)
-
-
 def _class_layout(input: Tensor, target: Tensor, op: str, allow_probabilities: bool) -> tuple:
     """(input as (N, C, ...), target as (N, ...) or (N, C, ...), whether probabilities, whether unbatched)."""
     if input.ndim == 0:
@@ -351,7 +338,7 @@ class NllIndex(Node):
     def forward(self, x, target):
         xp = self.xp
         self.safe, self.a, _ = _class_targets(xp, x, target, self.weight, self.ignore_index, self.op)
-        loss = _take_targets(xp, x, self.safe)
+        loss = ax.take_along_axis(xp, x, self.safe, 1)
         loss *= -self.a
         return self._reduce(xp, loss[:, 0, ...], self.a)
 
@@ -365,10 +352,6 @@ class NllIndex(Node):
 
     def _target_weights(self, x):
         """The constant weights q (N, C, ...) with loss = -sum_c q_c log p_c: a at the target class."""
-        if type(x) is np.ndarray and x.ndim == 2:
-            q = np.zeros(x.shape, self.a.dtype)
-            q[_rows(x), self.safe] = self.a
-            return q
         return ax.put_along_axis(self.xp, x.shape, self.safe, self.a, 1)
 
     def backward(self, grad):
@@ -390,7 +373,7 @@ class CrossEntropyIndex(NllIndex):
         self.safe, wt, valid = _class_targets(xp, x, target, self.weight, self.ignore_index, self.op)
         s, self.p, lse = _log_softmax_parts(xp, x)
         self.a = wt * (1.0 - eps) if eps else wt
-        loss = lse - _take_targets(xp, s, self.safe)
+        loss = lse - ax.take_along_axis(xp, s, self.safe, 1)
         loss *= self.a
         if eps:
             self.b = valid * (eps / c)

@@ -116,13 +116,13 @@ class Sum(Node):
 
     def forward(self, x):
         self.shape = x.shape
-        if self.acc is not None:
-            x, dtype = _acc_args(self.xp, x, self.acc)
-            return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim, dtype=dtype)
-        if not x.ndim:
-            return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim)
-        out = ax.sum_keep(self.xp, x, self.dims)  # BLAS over blocks of dims of large arrays
-        return out if self.keepdim else ax.reshape(out, tuple(s for i, s in enumerate(x.shape) if i not in self.dims))
+        if self.acc is None and x.ndim:
+            out = ax.sum_keep(self.xp, x, self.dims)  # BLAS over blocks of dims of large arrays
+            if self.keepdim:
+                return out
+            return ax.reshape(out, tuple(s for i, s in enumerate(x.shape) if i not in self.dims))
+        x, dtype = (x, None) if self.acc is None else _acc_args(self.xp, x, self.acc)
+        return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim, dtype=dtype)
 
     def backward(self, grad):
         return expand_reduced(grad, self.shape, self.dims, self.keepdim)

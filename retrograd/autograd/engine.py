@@ -18,7 +18,7 @@ from __future__ import annotations
 from .. import array_extras as _extras
 from ..device import namespace_of
 from . import grad_mode
-from .node import Node
+from .node import Node, _freed_error
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -202,6 +202,8 @@ def _restricted_deps(needed) -> dict:
 def _call_backward(node: Node, gs: list, arrays: bool) -> tuple:
     """The node's gradients for its inputs: arrays (first order) or Tensors, summed back to broadcast inputs'
     shapes."""
+    if node._freed:  # its saved state is gone: backward again through a released graph
+        raise _freed_error(node)
     res = None
     if arrays:
         if node.backward_arrays is not None:  # the node's fast path

@@ -178,14 +178,6 @@ class Node:
                 del d[k]
         d["_freed"] = True
 
-    def __getattr__(self, name):
-        # Reached only for attributes that are missing: after release, or on a bug.
-        if name == "edges":
-            raise AttributeError(f"{type(self).__name__} was not recorded in a graph")
-        if not name.startswith("__") and self._freed:
-            raise _freed_error(self)
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-
     def forward(self, *arrays):
         raise NotImplementedError
 

@@ -200,15 +200,19 @@ def build(lib, name: str, state=None):
 
 
 # ---- measurement -------------------------------------------------------------------------------
-def gemm_peak() -> float:
-    """NumPy float32 GEMM GFLOP/s (best of several 1024^3 products), this process, default threads."""
+def gemm_rate(lib=None) -> float:
+    """float32 GEMM GFLOP/s (best of 10 1024^3 products) in this process with default threads: NumPy's, or
+    PyTorch's when `lib` is torch (after a pause, so that OpenBLAS's spinning threads have slept)."""
     a = np.random.default_rng(0).standard_normal((1024, 1024), dtype=np.float32)
-    out = np.empty_like(a)
-    np.matmul(a, a, out=out)
+    matmul = np.matmul
+    if lib is not None:
+        a, matmul = lib.from_numpy(a), lib.matmul
+        time.sleep(SETTLE_S)
+    out = matmul(a, a)
     best = math.inf
     for _ in range(10):
         t0 = time.perf_counter()
-        np.matmul(a, a, out=out)
+        matmul(a, a, out=out)
         best = min(best, time.perf_counter() - t0)
     return 2 * 1024 ** 3 / best / 1e9
 
@@ -324,9 +328,10 @@ def main() -> None:
         peak, args.no_memory = math.nan, True
         print(f"on the GPU: {', '.join(n for n in libs)}")
     else:
-        peak = gemm_peak()
-        threads = f", PyTorch {libs['torch'].get_num_threads()} threads" if "torch" in libs else ""
-        print(f"NumPy float32 GEMM peak (1024^3, this process): {peak:.1f} GFLOP/s{threads}")
+        peak = gemm_rate()
+        torch_rate = (f"; PyTorch {gemm_rate(libs['torch']):.1f} GFLOP/s on {libs['torch'].get_num_threads()} threads"
+                      if "torch" in libs else "")
+        print(f"float32 GEMM 1024^3 in this process: NumPy {peak:.1f} GFLOP/s (the peak below){torch_rate}")
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     rows = []
     for name in names:

@@ -43,8 +43,9 @@ test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest -n 2 tests
 	$(BIN)/python -m pytest -n 2 --cuda-standin $(STANDIN_TESTS)
 
+# The five training workloads against PyTorch (a few minutes); docs/performance.md explains the table
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/op_overhead.py
+	$(BIN)/python benchmarks/compare.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -91,6 +91,17 @@ def test_a_second_backward_over_a_freed_graph_raises():
         y.backward()
 
 
+@pytest.mark.parametrize("op", [lambda x: rg.nn.functional.max_pool2d(x.reshape(1, 1, 2, 2), 2),
+                                lambda x: rg.nn.functional.layer_norm(x, (4,)) * x,
+                                lambda x: x.sum()], ids=["max_pool2d", "layer_norm", "sum"])
+def test_a_second_backward_raises_for_nodes_that_keep_arrays_on_themselves(op):
+    """Nodes whose backward reads arrays they stored in forward (not saved tensors) raise the same error."""
+    y = op(leaf([1.0, 4.0, 2.0, 3.0])).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
 def test_retain_graph_allows_a_second_backward():
     x = leaf([1.0, 2.0])
     y = (x.exp() * x).sum()

@@ -176,6 +176,57 @@ def test_backward_inputs_accumulates_only_into_those():
     assert x.grad is None and w.grad.item() == 1.0
 
 
+# ---- a leaf's first gradient: taken or copied --------------------------------------------
+def test_a_leaf_takes_a_linear_gradient_without_a_copy(monkeypatch):
+    """Linear's weight and bias gradients are new arrays nothing else holds: `.grad` keeps them, as PyTorch's
+    AccumulateGrad takes a gradient it alone holds."""
+    from retrograd import array_extras
+
+    copies = []
+    real = array_extras.copy
+    monkeypatch.setattr(array_extras, "copy", lambda a: copies.append(a) or real(a))
+    w, b = leaf(np.ones((2, 3))), leaf(np.zeros(2))
+    rg.nn.functional.linear(rg.ones(4, 3), w, b).sum().backward()
+    assert copies == []
+    np.testing.assert_allclose(w.grad.cpu().numpy(), 4 * np.ones((2, 3)))
+    np.testing.assert_allclose(b.grad.cpu().numpy(), [4.0, 4.0])
+
+
+def test_a_gradient_shared_by_an_add_is_copied_into_each_grad():
+    """Both sides of an add receive one array, here the caller's own: each `.grad` gets a copy, so later adds
+    change neither the other `.grad` nor the caller's tensor."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    g = rg.tensor([1.0, -1.0])
+    for _ in range(2):
+        (a + b).backward(g)
+    a.grad.add_(1.0)
+    np.testing.assert_allclose(a.grad.cpu().numpy(), [3.0, -1.0])
+    np.testing.assert_allclose(b.grad.cpu().numpy(), [2.0, -2.0])
+    np.testing.assert_allclose(g.cpu().numpy(), [1.0, -1.0])
+
+
+def _first_grads_then_more(m, hook: bool):
+    """What a hook saw and `.grad` after two backward passes through a weight used twice and a shared bias."""
+    w = m.tensor([[1.0, 2.0], [3.0, -1.0]], requires_grad=True)
+    b = m.tensor([0.5, -0.5], requires_grad=True)
+    seen = []
+    if hook:
+        w.register_hook(lambda g: seen.append(g))
+    x = m.tensor([[1.0, -2.0], [0.5, 3.0], [2.0, 1.0]])
+    for _ in range(2):
+        h = m.nn.functional.linear(x, w, b)
+        (m.nn.functional.linear(h, w) * (h + b)).sum().backward(retain_graph=True)
+    return [t.detach().cpu().numpy() for t in seen] + [w.grad.cpu().numpy(), b.grad.cpu().numpy()]
+
+
+@pytest.mark.parametrize("hook", [False, True])
+def test_taken_gradients_never_alias(hook):
+    """Taking a gradient keeps PyTorch's values: a weight used twice (its gradients summed), a bias reached
+    through a linear and an add, and a hook that keeps the gradient it saw (a later add must not change it)."""
+    for r, t in zip(_first_grads_then_more(rg, hook), _first_grads_then_more(torch, hook), strict=True):
+        np.testing.assert_allclose(r, t, rtol=1e-6)
+
+
 # ---- hooks and retain_grad ----------------------------------------------------------------
 def test_a_leaf_hook_sees_and_may_replace_the_gradient():
     x = leaf([1.0, 2.0])

@@ -139,7 +139,7 @@ def run(tensors, grads, retain_graph, create_graph, inputs, accumulate: bool):
     buffers: dict = {}
     for t, g in zip(tensors, grads):
         key = t.grad_fn if t.grad_fn is not None else t
-        buf = buffers.setdefault(key, [None] * (key.n_outputs if isinstance(key, Node) else 1))
+        buf = buffers.setdefault(key, [None] * key.n_outputs if isinstance(key, Node) else [None, False])
         g = g._data if arrays else g
         buf[t._out_nr] = g if buf[t._out_nr] is None else _add(buf[t._out_nr], g)
     ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
@@ -151,7 +151,7 @@ def run(tensors, grads, retain_graph, create_graph, inputs, accumulate: bool):
             key = ready.pop()
             gs = buffers.pop(key, None)
             if not isinstance(key, Node):
-                _leaf(key, _tensor(gs[0]) if gs else None, capture, captured, accumulate)
+                _leaf(key, _tensor(gs[0]) if gs else None, capture, captured, accumulate, gs is not None and gs[1])
                 continue
             node = key
             if gs is not None and node.pre_hooks is not None:
@@ -176,8 +176,9 @@ def run(tensors, grads, retain_graph, create_graph, inputs, accumulate: bool):
                     continue
                 if g is not None:  # sum the gradients arriving along every path
                     buf = buffers.get(target)
-                    if buf is None:
-                        buf = buffers[target] = [None] * (target.n_outputs if isinstance(target, Node) else 1)
+                    if buf is None:  # a leaf's: [gradient, whether nothing else holds its array (see _leaf)]
+                        buf = buffers[target] = ([None] * target.n_outputs if isinstance(target, Node)
+                                                 else [None, node.fresh_grads])
                     k = e[1]
                     buf[k] = g if buf[k] is None else _add(buf[k], g)
                 n = deps[target] - 1
@@ -270,8 +271,11 @@ def _run_pre_hooks(node: Node, gs: list, arrays: bool) -> list:
     return [None if g is None else g._data for g in gs] if arrays else gs
 
 
-def _leaf(t, g, capture, captured, accumulate: bool) -> None:
-    """Deliver a leaf's total gradient: through its hooks, then into `.grad` or the capture."""
+def _leaf(t, g, capture, captured, accumulate: bool, owned: bool) -> None:
+    """Deliver a leaf's total gradient: through its hooks, then into `.grad` or the capture. `owned`: its
+    array is the leaf's alone (the first part came from a `fresh_grads` node; any later part was summed into
+    a new array), so an unset `.grad` may take it without a copy, as PyTorch's AccumulateGrad does, unless
+    a hook or the capture has seen it."""
     if g is None:
         return
     if t._hooks:
@@ -285,19 +289,19 @@ def _leaf(t, g, capture, captured, accumulate: bool) -> None:
         if not accumulate:
             return
     if accumulate:
-        _accumulate(t, g)
+        _accumulate(t, g, owned and not t._hooks and capture is None)
         if t._post_accumulate_hooks:
             for fn in list(t._post_accumulate_hooks.values()):
                 fn(t)
 
 
-def _accumulate(t, g) -> None:
-    """Add into `.grad`. Without create_graph `.grad` owns its array (a gradient may be
-    shared between inputs, e.g. both sides of an add) and later adds happen in place."""
+def _accumulate(t, g, owned: bool = False) -> None:
+    """Add into `.grad`. Without create_graph `.grad` owns its array, a copy unless `owned` (a gradient may be
+    shared between inputs, e.g. both sides of an add), and later adds happen in place."""
     if grad_mode.state.enabled:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = Tensor._make(_extras.copy(g._data))
+        t.grad = Tensor._make(g._data if owned else _extras.copy(g._data))
     elif t.grad.requires_grad:
         t.grad = Tensor._make(t.grad._data + g._data)
     else:

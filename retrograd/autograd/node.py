@@ -45,6 +45,7 @@ class Node:
     broadcasts = False  # the engine sums each input's gradient back to that input's shape
     n_outputs = 1
     backward_arrays = None  # the optional first-order fast path (see the module's docstring)
+    fresh_grads = False  # backward_arrays always answers, with new arrays nothing else holds (a leaf keeps one)
     xp = _DEFAULT_NAMESPACE  # the array library of the inputs (set per node when not the default)
 
     # per-node state with class-level defaults, so recording writes only what it needs

@@ -12,6 +12,7 @@ class Linear(Node):
     """y = x W^T + b over the flattened batch: x (..., in), W (out, in), b (out,) or absent."""
 
     saves_inputs = True
+    fresh_grads = True  # GEMM and sum results: the weight's and bias's .grad take them without a copy
 
     def forward(self, x, w, b=None):
         lead = x.shape[:-1]
